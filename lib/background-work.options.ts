@@ -1,0 +1,25 @@
+import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
+import type { QueueOptions } from './queue/queue.options.js';
+
+/** Options of `BackgroundWorkModule.forRoot`. Every field is validated when the module is created. */
+export interface BackgroundWorkModuleOptions {
+  /** Milliseconds for the whole stop: hosted services plus queue drain. Default 30_000 (.NET HostOptions, Kubernetes). */
+  shutdownTimeout?: number;
+  /** The default queue, injected as `BackgroundQueue`. */
+  queue?: QueueOptions;
+  /** Named queues, injected with `@InjectQueue(name)`. */
+  queues?: Record<string, QueueOptions>;
+  /** Start hosted services all at once instead of in order. Default false. */
+  startConcurrently?: boolean;
+  /** Stop hosted services all at once instead of in reverse order. Default false. */
+  stopConcurrently?: boolean;
+  /** What a `BackgroundService` whose `execute()` fails does to the application. Default `'stop-app'`. */
+  onServiceError?: 'stop-app' | 'log';
+}
+
+export interface BackgroundWorkModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  inject?: FactoryProvider['inject'];
+  /** The names of the named queues that `useFactory` configures, so that `@InjectQueue(name)` can be resolved. */
+  queues?: string[];
+  useFactory: (...args: any[]) => BackgroundWorkModuleOptions | Promise<BackgroundWorkModuleOptions>;
+}

@@ -1,0 +1,205 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { BACKGROUND_WORK_OPTIONS, LOG_CONTEXT, SHUTDOWN_GRACE_MS } from '../background-work.constants.js';
+import { describeError, errorStack } from '../queue/describe-error.js';
+import type { DrainReport } from '../queue/background-queue.js';
+import { QueueRegistry } from '../queue/queue-registry.js';
+import type { ResolvedModuleOptions } from '../resolve-module-options.js';
+import { BackgroundHost, type ServiceEntry } from './background-host.js';
+import { BackgroundService, ServiceStoppingError } from './background-service.js';
+import { HostedServiceExplorer } from './hosted-service.explorer.js';
+import { ServiceRunner, settlesBefore } from './service-runner.js';
+import { ShutdownSignalGuard, hasShutdownHooks } from './shutdown-signals.js';
+
+type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+const ignore = (): void => {};
+
+/**
+ * Ties the hosted services and the queues to Nest's lifecycle: starts the services in `onApplicationBootstrap`, and in
+ * `beforeApplicationShutdown` stops them and drains the queues under one deadline.
+ */
+@Injectable()
+export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger(LOG_CONTEXT);
+  private readonly runner: ServiceRunner;
+  private phase: Phase = 'idle';
+  private entries: ServiceEntry[] = [];
+  private readonly startAbort = new AbortController();
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private signals: ShutdownSignalGuard | undefined;
+  private stopRequested = false;
+
+  constructor(
+    @Inject(BACKGROUND_WORK_OPTIONS) private readonly options: ResolvedModuleOptions,
+    private readonly host: BackgroundHost,
+    private readonly explorer: HostedServiceExplorer,
+    private readonly queues: QueueRegistry,
+  ) {
+    this.runner = new ServiceRunner(options.startConcurrently, options.stopConcurrently);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.phase !== 'idle') return;
+    this.phase = 'starting';
+    if (hasShutdownHooks()) {
+      this.signals = new ShutdownSignalGuard(() => (this.phase === 'stopped' ? 'stopped' : this.phase === 'stopping' ? 'stopping' : 'running'));
+    } else {
+      this.logger.warn(
+        'No SIGTERM or SIGINT listener is installed: call app.enableShutdownHooks(), or on SIGTERM the process dies without stopping hosted services or draining queued work',
+      );
+    }
+    const began = performance.now();
+    this.entries = this.explorer.explore();
+    this.host.register(this.entries);
+    this.starting = this.runner.start(this.entries, this.startAbort.signal, () => AbortSignal.timeout(this.options.shutdownTimeout));
+    await this.starting;
+    if (this.phase !== 'starting') return; // shutdown began while starting
+    for (const entry of this.entries) {
+      if (entry.instance instanceof BackgroundService) this.watch(entry, entry.instance);
+    }
+    this.phase = 'running';
+    this.host.emit('started');
+    this.host.handleStops((reason) => this.requestStop(reason));
+    if (this.entries.length > 0) {
+      const names = this.entries.map((e) => e.name).join(', ');
+      this.logger.log(`Started ${this.entries.length} hosted services in ${Math.round(performance.now() - began)} ms: ${names}`);
+    }
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    this.stopping ??= this.stop();
+    return this.stopping;
+  }
+
+  onApplicationShutdown(signal?: string): void {
+    // After a signal Nest re-raises it, and the guard turns that into a clean exit; after app.close() nothing will.
+    if (signal === undefined) this.signals?.dispose();
+  }
+
+  /** `BackgroundHost.stopApplication()` lands here once start-up is over. */
+  private requestStop(reason: unknown): void {
+    if (this.stopRequested || this.phase === 'stopping' || this.phase === 'stopped') return;
+    this.stopRequested = true;
+    const why = reason === undefined ? '' : `: ${describeError(reason)}`;
+    this.logger.log(`Application stop requested${why}`);
+    if (this.signals?.raise()) return;
+    this.logger.error(
+      'stopApplication() cannot close the Nest application without app.enableShutdownHooks(): stopping hosted services and draining queues now; the application stays up until app.close()',
+    );
+    void this.beforeApplicationShutdown();
+  }
+
+  /** Watches a BackgroundService's `execute()`: a failure is logged, marks the service failed and may stop the app. */
+  private watch(entry: ServiceEntry, service: BackgroundService): void {
+    service.executeTask?.then(
+      () => {
+        if (this.phase === 'running' && entry.state === 'running') {
+          entry.state = 'stopped';
+          this.logger.log(`Hosted service ${entry.name}'s execute() returned; the service no longer runs`);
+        }
+      },
+      (error: unknown) => {
+        const stopping = this.phase === 'stopping' || this.phase === 'stopped';
+        if (stopping && (error instanceof ServiceStoppingError || (error instanceof Error && error.name === 'AbortError'))) return;
+        entry.state = 'failed';
+        entry.error = error;
+        this.logger.error(`Hosted service ${entry.name} failed: ${describeError(error)}`, errorStack(error));
+        if (stopping || this.options.onServiceError !== 'stop-app') return;
+        this.markProcessFailed();
+        this.requestStop(new Error(`Hosted service ${entry.name} failed`, { cause: error }));
+      },
+    );
+  }
+
+  /** .NET 11: a host stopped by a failed BackgroundService exits non-zero, whatever ends the process. */
+  private markProcessFailed(): void {
+    if (!this.signals) return; // no process of ours to end: under a test module, only the log and the state tell
+    process.exitCode = 1;
+    process.once('exit', () => {
+      if (!process.exitCode) process.exitCode = 1;
+    });
+  }
+
+  private async stop(): Promise<void> {
+    const began = performance.now();
+    const wasStarting = this.phase === 'starting';
+    this.phase = 'stopping';
+    const deadlineController = new AbortController();
+    const timer = setTimeout(
+      () => deadlineController.abort(new Error(`Shutdown deadline of ${this.options.shutdownTimeout} ms passed`)),
+      this.options.shutdownTimeout,
+    );
+    const deadline = deadlineController.signal;
+    try {
+      this.host.emit('stopping');
+      if (wasStarting && this.starting) {
+        this.startAbort.abort(new ServiceStoppingError());
+        this.logger.warn('Shutdown began while hosted services were starting; waiting for their start to end');
+        await settlesBefore(this.starting.catch(ignore), deadline);
+      }
+      const started = this.entries.filter((e) => e.started).toReversed();
+      const outcomes = await this.runner.stop(started, deadline);
+
+      this.queues.closeAll();
+      const backlog = this.queues.all().filter((q) => q.stats().pending + q.stats().running > 0);
+      for (const queue of backlog) {
+        const { pending, running } = queue.stats();
+        this.logger.log(`Draining queue "${queue.name}": ${pending} pending, ${running} running`);
+      }
+      const reports = await this.queues.drainAll(deadline, SHUTDOWN_GRACE_MS);
+      this.logDrain(reports);
+
+      await this.runner.afterStop(started, deadline);
+      this.phase = 'stopped';
+      this.host.emit('stopped');
+      this.logSummary(began, started.length, [...outcomes.values()].filter((o) => o === 'abandoned').length, reports);
+    } finally {
+      clearTimeout(timer);
+      this.phase = 'stopped';
+    }
+  }
+
+  private logDrain(reports: DrainReport[]): void {
+    for (const report of reports) {
+      const q = `Queue "${report.queue}"`;
+      if (report.cancelledPending.length > 0) {
+        this.logger.warn(`${q}: ${report.cancelledPending.length} pending items cancelled at the shutdown deadline: ${report.cancelledPending.join(', ')}`);
+      }
+      if (report.cancelledRunning.length > 0) {
+        this.logger.warn(
+          `${q}: ${report.cancelledRunning.length} running items cancelled at the shutdown deadline, their signals aborted: ${report.cancelledRunning.join(', ')}`,
+        );
+      }
+      if (report.abandoned.length > 0) {
+        this.logger.error(
+          `${q}: ${report.abandoned.length} items still running ${SHUTDOWN_GRACE_MS} ms after the deadline, abandoned: ${report.abandoned.join(', ')}`,
+        );
+      }
+    }
+  }
+
+  private logSummary(began: number, services: number, abandoned: number, reports: DrainReport[]): void {
+    let succeeded = 0;
+    let failed = 0;
+    let cancelled = 0;
+    for (const queue of this.queues.all()) {
+      const stats = queue.stats();
+      succeeded += stats.succeeded;
+      failed += stats.failed;
+      cancelled += stats.cancelled;
+    }
+    const unfinished = reports.reduce((n, r) => n + r.cancelledPending.length + r.cancelledRunning.length, 0);
+    const abandonedText = abandoned > 0 ? ` (${abandoned} abandoned at the deadline)` : '';
+    this.logger.log(
+      `Background work stopped in ${Math.round(performance.now() - began)} ms: ${services} hosted services stopped${abandonedText}; ` +
+        `work items: ${succeeded} succeeded, ${failed} failed, ${cancelled} cancelled (${unfinished} at the shutdown deadline)`,
+    );
+  }
+}

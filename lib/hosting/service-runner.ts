@@ -1,0 +1,174 @@
+import { Logger } from '@nestjs/common';
+import { LOG_CONTEXT } from '../background-work.constants.js';
+import { describeError, errorStack } from '../queue/describe-error.js';
+import type { ServiceEntry } from './background-host.js';
+
+/** Why `app.init()` failed: a hosted service's `starting()`, `start()` or `started()` threw. */
+export class HostedServiceStartError extends Error {
+  override readonly name = 'HostedServiceStartError';
+  constructor(
+    readonly service: string,
+    cause: unknown,
+  ) {
+    super(`Hosted service ${service} failed to start: ${describeError(cause)}`, { cause });
+  }
+}
+
+type Hook = 'starting' | 'started' | 'stopping' | 'stopped';
+
+/** The outcome of one service's `stop()` under the shutdown deadline. */
+export type StopOutcome = 'stopped' | 'failed' | 'abandoned';
+
+/** Resolves `true` when `task` settles first, `false` when `signal` aborts first. */
+export function settlesBefore(task: Promise<unknown>, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = (): void => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const done = (): void => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    };
+    task.then(done, done);
+  });
+}
+
+/** Calls a method that may throw synchronously or reject, as one promise. */
+function invoke(call: () => unknown): Promise<unknown> {
+  try {
+    return Promise.resolve(call());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * Runs the start and stop phases over the hosted services, in order or all at once. Start phases fail fast;
+ * stop phases never do: every service gets its stop, and a stop that throws or outlives the deadline is logged.
+ */
+export class ServiceRunner {
+  private readonly logger = new Logger(LOG_CONTEXT);
+
+  constructor(
+    private readonly startConcurrently: boolean,
+    private readonly stopConcurrently: boolean,
+  ) {}
+
+  /**
+   * `starting()` for all, `start(signal)` for all, then `started()` for all. On a failure, the services whose
+   * `start()` completed are stopped in reverse order before the error is thrown.
+   */
+  async start(entries: ServiceEntry[], signal: AbortSignal, rollbackDeadline: () => AbortSignal): Promise<void> {
+    try {
+      await this.startPhase(entries, (entry) => this.callHook(entry, 'starting'));
+      await this.startPhase(entries, async (entry) => {
+        await invoke(() => entry.instance.start(signal));
+        entry.started = true;
+        entry.state = 'running';
+      });
+      await this.startPhase(entries, (entry) => this.callHook(entry, 'started'));
+    } catch (failure) {
+      const { entry, error } = failure as { entry: ServiceEntry; error: unknown };
+      entry.state = 'failed';
+      entry.error = error;
+      const started = entries.filter((e) => e.started);
+      if (started.length > 0) {
+        this.logger.warn(`Hosted service ${entry.name} failed to start; stopping the ${started.length} already started`);
+        const deadline = rollbackDeadline();
+        const stopOrder = started.toReversed();
+        await this.stop(stopOrder, deadline);
+        await this.afterStop(stopOrder, deadline);
+        for (const e of started) e.started = false;
+      }
+      throw new HostedServiceStartError(entry.name, error);
+    }
+  }
+
+  /** `stopping()` for all, then `stop(deadline)` for all; `entries` in stop order. */
+  async stop(entries: ServiceEntry[], deadline: AbortSignal): Promise<Map<ServiceEntry, StopOutcome>> {
+    const outcomes = new Map<ServiceEntry, StopOutcome>();
+    await this.stopPhase(entries, deadline, (entry) => this.callHook(entry, 'stopping'), 'stopping()');
+    await this.stopPhase(
+      entries,
+      deadline,
+      async (entry) => {
+        if (entry.state !== 'failed') entry.state = 'stopping';
+        const ok = await this.settleStop(entry, deadline);
+        outcomes.set(entry, ok);
+        if (entry.state !== 'failed') entry.state = ok === 'failed' ? 'failed' : 'stopped';
+      },
+      undefined,
+    );
+    return outcomes;
+  }
+
+  /** `stopped()` for all, once the queues have drained. */
+  async afterStop(entries: ServiceEntry[], deadline: AbortSignal): Promise<void> {
+    await this.stopPhase(entries, deadline, (entry) => this.callHook(entry, 'stopped'), 'stopped()');
+  }
+
+  private async settleStop(entry: ServiceEntry, deadline: AbortSignal): Promise<StopOutcome> {
+    const stopping = invoke(() => entry.instance.stop(deadline));
+    let error: unknown;
+    const failedFlag = stopping.then(
+      () => false,
+      (e: unknown) => {
+        error = e;
+        return true;
+      },
+    );
+    if (!(await settlesBefore(failedFlag, deadline))) {
+      this.logger.error(`Hosted service ${entry.name} did not stop before the shutdown deadline; its stop() was abandoned`);
+      return 'abandoned';
+    }
+    if (await failedFlag) {
+      entry.error ??= error;
+      this.logger.error(`Hosted service ${entry.name} failed to stop: ${describeError(error)}`, errorStack(error));
+      return 'failed';
+    }
+    return 'stopped';
+  }
+
+  private async callHook(entry: ServiceEntry, hook: Hook): Promise<void> {
+    const method = entry.instance[hook];
+    if (typeof method === 'function') await method.call(entry.instance);
+  }
+
+  private async startPhase(entries: ServiceEntry[], step: (entry: ServiceEntry) => Promise<void>): Promise<void> {
+    const run = (entry: ServiceEntry): Promise<void> =>
+      invoke(() => step(entry)).then(undefined, (error: unknown) => Promise.reject({ entry, error }));
+    if (this.startConcurrently) {
+      const results = await Promise.allSettled(entries.map(run));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      return;
+    }
+    for (const entry of entries) await run(entry);
+  }
+
+  /** Runs one stop step per service; a step that throws is logged, one that outlives the deadline is left behind. */
+  private async stopPhase(
+    entries: ServiceEntry[],
+    deadline: AbortSignal,
+    step: (entry: ServiceEntry) => Promise<void>,
+    hookName: string | undefined,
+  ): Promise<void> {
+    const run = async (entry: ServiceEntry): Promise<void> => {
+      if (deadline.aborted && hookName !== undefined) {
+        this.logger.warn(`Hosted service ${entry.name}'s ${hookName} was skipped: the shutdown deadline has passed`);
+        return;
+      }
+      const task = invoke(() => step(entry)).catch((error: unknown) => {
+        this.logger.error(`Hosted service ${entry.name} failed in ${hookName}: ${describeError(error)}`, errorStack(error));
+      });
+      if (!(await settlesBefore(task, deadline)) && hookName !== undefined) {
+        this.logger.error(`Hosted service ${entry.name}'s ${hookName} did not finish before the shutdown deadline`);
+      }
+    };
+    if (this.stopConcurrently) {
+      await Promise.all(entries.map(run));
+      return;
+    }
+    for (const entry of entries) await run(entry);
+  }
+}

@@ -1,0 +1,14 @@
+export { BackgroundWorkModule } from './background-work.module.js';
+export type { BackgroundWorkModuleAsyncOptions, BackgroundWorkModuleOptions } from './background-work.options.js';
+
+export { BackgroundQueue, type QueueStats } from './queue/background-queue.js';
+export { InjectQueue, getQueueToken } from './queue/inject-queue.decorator.js';
+export { CancelledError, QueueClosedError, QueueFullError, TimeoutError } from './queue/queue.errors.js';
+export type { QueueOptions, RetryPolicy } from './queue/queue.options.js';
+export type { WorkEvent, WorkEventType } from './queue/work-event.js';
+export type { EnqueueOptions, WorkContext, WorkFunction, WorkItem, WorkState } from './queue/work-item.js';
+
+export { BackgroundHost, type HostedServiceInfo, type HostedServiceState } from './hosting/background-host.js';
+export { BackgroundService, ServiceStoppingError } from './hosting/background-service.js';
+export { HostedService, type HostedServiceOptions } from './hosting/hosted-service.js';
+export { HostedServiceStartError } from './hosting/service-runner.js';

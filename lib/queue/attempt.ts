@@ -1,0 +1,58 @@
+import type { QueuedWork } from './queued-work.js';
+import type { WorkContext } from './work-item.js';
+
+/** Receives the progress reports of an attempt that still owns its item. */
+export interface ProgressSink {
+  reportProgress(attempt: Attempt, value: number): void;
+}
+
+/**
+ * One run of a work item's function: the `WorkContext` it receives. The AbortController is made only when the
+ * function reads `signal`, so work that never looks at it does not pay for one.
+ */
+export class Attempt implements WorkContext {
+  private controller: AbortController | undefined = undefined;
+  private abortReason: unknown = undefined;
+  /** True once the item has moved on (timed out, cancelled) while the function may still be running. */
+  abandoned = false;
+  /** When the signal aborted, for the warning about work that ignores it. */
+  abortedAt = 0;
+  timeoutTimer: NodeJS.Timeout | undefined = undefined;
+  lateTimer: NodeJS.Timeout | undefined = undefined;
+
+  constructor(
+    readonly work: QueuedWork<any>,
+    readonly attempt: number,
+    private readonly sink: ProgressSink,
+  ) {}
+
+  get id(): number {
+    return this.work.id;
+  }
+
+  get name(): string | undefined {
+    return this.work.name;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.abortedAt !== 0) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  progress(value: number): void {
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new TypeError(`progress() takes a finite number, got ${String(value)}`);
+    }
+    if (!this.abandoned) this.sink.reportProgress(this, value);
+  }
+
+  abort(reason: unknown): void {
+    if (this.abortedAt !== 0) return;
+    this.abortedAt = Date.now();
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
+}

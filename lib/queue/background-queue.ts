@@ -1,0 +1,463 @@
+import type { Logger } from '@nestjs/common';
+import { Subject, type Observable } from 'rxjs';
+import { checkFunction, checkObject, checkSignal, checkString } from '../validation.js';
+import { Attempt, type ProgressSink } from './attempt.js';
+import { Deque } from './deque.js';
+import { CancelledError, QueueClosedError, QueueFullError, TimeoutError } from './queue.errors.js';
+import type { ResolvedQueueOptions } from './queue.options.js';
+import { QueuedWork, type WorkOwner } from './queued-work.js';
+import { resolveTimeout } from './resolve-queue-options.js';
+import { resolveRetryPolicy, retryDelay, type ResolvedRetryPolicy } from './retry-policy.js';
+import type { WorkEvent } from './work-event.js';
+import type { EnqueueOptions, WorkFunction, WorkItem } from './work-item.js';
+import { describeError, errorStack } from './describe-error.js';
+
+const ENQUEUE_KEYS = ['name', 'timeout', 'retry', 'signal'] as const;
+
+/** How long a function may ignore its aborted signal before the queue names it in a warning. */
+export const IGNORED_SIGNAL_WARNING_MS = 1_000;
+
+export interface QueueStats {
+  pending: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  concurrency: number;
+  capacity: number;
+}
+
+/** What a queue reports after its drain: the items that did not finish by the deadline. */
+export interface DrainReport {
+  queue: string;
+  /** Items cancelled before they started (pending or waiting to retry). */
+  cancelledPending: string[];
+  /** Items that were running at the deadline and were cancelled, their signal aborted. */
+  cancelledRunning: string[];
+  /** Functions still running after the grace period, abandoned (a subset of the above, or timed out earlier). */
+  abandoned: string[];
+}
+
+interface Waiter {
+  fn: WorkFunction<unknown>;
+  options: ValidEnqueueOptions;
+  resolve: (item: WorkItem<unknown>) => void;
+  reject: (error: unknown) => void;
+  unlink: (() => void) | undefined;
+  done: boolean;
+}
+
+interface ValidEnqueueOptions {
+  name: string | undefined;
+  timeout: number | undefined;
+  retry: ResolvedRetryPolicy | undefined;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * QueueBackgroundWorkItem for NestJS: accepted work runs in FIFO order under a concurrency limit, with per-attempt
+ * timeouts and retries, and is drained (not dropped) when the application stops.
+ */
+export class BackgroundQueue implements WorkOwner, ProgressSink {
+  readonly events$: Observable<WorkEvent>;
+  private readonly events = new Subject<WorkEvent>();
+  private readonly queued = new Deque<QueuedWork<any>>();
+  /** Attempts whose function has not returned yet: each holds a concurrency slot, abandoned ones included. */
+  private readonly active = new Set<Attempt>();
+  /** Items waiting out a retry delay. */
+  private readonly retrying = new Set<QueuedWork<any>>();
+  private readonly waiters = new Deque<Waiter>();
+  private idleWaiters: (() => void)[] = [];
+  private settledWaiter: (() => void) | undefined = undefined;
+  private pendingCount = 0;
+  private runningCount = 0;
+  private succeededCount = 0;
+  private failedCount = 0;
+  private cancelledCount = 0;
+  private closed = false;
+  private pumping = false;
+  private pumpScheduled = false;
+  private readonly pumpTask = (): void => {
+    this.pumpScheduled = false;
+    this.pump();
+  };
+
+  constructor(
+    readonly name: string,
+    private readonly options: ResolvedQueueOptions,
+    private readonly logger: Logger,
+  ) {
+    this.events$ = this.events.asObservable();
+  }
+
+  /**
+   * Accepts `work` and returns at once; it starts on a later microtask, never inside this call.
+   * @throws TypeError for a `work` that is not a function or a bad option
+   * @throws QueueFullError when `capacity` items are pending
+   * @throws QueueClosedError once shutdown has begun
+   */
+  enqueue<T>(work: WorkFunction<T>, options?: EnqueueOptions): WorkItem<T> {
+    checkFunction(`${this.name}.enqueue(work)`, work);
+    const valid = this.validate(options);
+    if (this.closed) throw new QueueClosedError(this.name);
+    if (this.pendingCount >= this.options.capacity) throw new QueueFullError(this.name, this.options.capacity);
+    return this.accept(work, valid);
+  }
+
+  /**
+   * Like `enqueue`, but waits for room instead of throwing `QueueFullError`. Waiters are admitted in call order.
+   * Rejects with `QueueClosedError` at shutdown and with the signal's reason when `options.signal` aborts first.
+   */
+  enqueueAsync<T>(work: WorkFunction<T>, options?: EnqueueOptions): Promise<WorkItem<T>> {
+    checkFunction(`${this.name}.enqueueAsync(work)`, work);
+    const valid = this.validate(options);
+    if (this.closed) return Promise.reject(new QueueClosedError(this.name));
+    if (valid.signal?.aborted) return Promise.reject(valid.signal.reason);
+    if (this.waiters.length === 0 && this.pendingCount < this.options.capacity) {
+      return Promise.resolve(this.accept(work, valid));
+    }
+    return new Promise<WorkItem<T>>((resolve, reject) => {
+      const waiter: Waiter = {
+        fn: work as WorkFunction<unknown>,
+        options: valid,
+        resolve: resolve as (item: WorkItem<unknown>) => void,
+        reject,
+        unlink: undefined,
+        done: false,
+      };
+      const signal = valid.signal;
+      if (signal !== undefined) {
+        const onAbort = (): void => {
+          waiter.done = true;
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        waiter.unlink = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.waiters.push(waiter);
+    });
+  }
+
+  stats(): QueueStats {
+    return {
+      pending: this.pendingCount,
+      running: this.runningCount,
+      succeeded: this.succeededCount,
+      failed: this.failedCount,
+      cancelled: this.cancelledCount,
+      concurrency: this.options.concurrency,
+      capacity: this.options.capacity,
+    };
+  }
+
+  /** Resolves when nothing is pending or running (at once if that is so now). */
+  onIdle(): Promise<void> {
+    if (this.pendingCount === 0 && this.runningCount === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Whether shutdown has closed the queue to new work. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Refuses new work from now on; callers waiting in `enqueueAsync` get `QueueClosedError`.
+   * @internal called by the host at shutdown
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (let waiter = this.waiters.shift(); waiter !== undefined; waiter = this.waiters.shift()) {
+      if (waiter.done) continue;
+      waiter.done = true;
+      waiter.unlink?.();
+      waiter.reject(new QueueClosedError(this.name));
+    }
+  }
+
+  /**
+   * Lets pending items run until every function has returned, or until `deadline` aborts; then cancels what is
+   * left, waits `grace` ms for running functions to honour their signal, and reports what did not finish.
+   * @internal called by the host at shutdown
+   */
+  async drain(deadline: AbortSignal, grace: number): Promise<DrainReport> {
+    const report: DrainReport = { queue: this.name, cancelledPending: [], cancelledRunning: [], abandoned: [] };
+    if (!deadline.aborted) await this.settledOr(deadline);
+    if (this.isSettled()) return report;
+
+    const reason = new CancelledError(`Cancelled at the shutdown deadline of queue "${this.name}"`);
+    const notStarted = [...this.retrying, ...this.queued.drain().filter((item) => item.state === 'pending')];
+    for (const item of notStarted) {
+      report.cancelledPending.push(item.label);
+      this.cancelItem(item, reason, true);
+    }
+    for (const attempt of this.active) {
+      if (!attempt.abandoned) {
+        report.cancelledRunning.push(attempt.work.label);
+        this.cancelItem(attempt.work, reason, true);
+      }
+    }
+
+    if (this.active.size > 0) {
+      const graceOver = AbortSignal.timeout(grace);
+      await this.settledOr(graceOver);
+    }
+    for (const attempt of this.active) report.abandoned.push(attempt.work.label);
+    return report;
+  }
+
+  // ---- WorkOwner / ProgressSink -------------------------------------------------------------------------------
+
+  /** @internal */
+  cancelItem(item: QueuedWork<any>, reason: unknown, atDeadline = false): boolean {
+    const error = reason instanceof Error ? reason : new CancelledError(`Work item ${item.label} was cancelled`, { cause: reason });
+    if (item.state === 'pending') {
+      this.pendingCount--;
+      if (item.retryTimer !== undefined) {
+        clearTimeout(item.retryTimer);
+        item.retryTimer = undefined;
+        this.retrying.delete(item);
+      }
+      // A cancelled item still on the deque is skipped when it reaches the head: O(1) instead of a search.
+    } else if (item.state === 'running') {
+      this.runningCount--;
+      this.abandon(item.current!, error);
+    } else {
+      return false;
+    }
+    this.cancelledCount++;
+    item.settle('cancelled', error);
+    if (!atDeadline) this.logger.log(`Work item ${item.label} on queue "${this.name}" was cancelled: ${describeError(error)}`);
+    this.emit(item, 'cancelled', error);
+    this.admitWaiters();
+    this.checkIdle();
+    return true;
+  }
+
+  /** @internal */
+  reportProgress(attempt: Attempt, value: number): void {
+    attempt.work.progress = value;
+    if (this.events.observed) {
+      const item = attempt.work;
+      this.events.next({ type: 'progress', queue: this.name, id: item.id, name: item.name, attempt: item.attempt, value });
+    }
+  }
+
+  // ---- internals ----------------------------------------------------------------------------------------------
+
+  private validate(options: EnqueueOptions | undefined): ValidEnqueueOptions {
+    if (options === undefined) {
+      return { name: undefined, timeout: this.options.timeout, retry: this.options.retry, signal: undefined };
+    }
+    const path = `${this.name}.enqueue options`;
+    const o = checkObject(path, options, ENQUEUE_KEYS);
+    return {
+      name: o.name === undefined ? undefined : checkString(`${path}.name`, o.name),
+      timeout: o.timeout === undefined ? this.options.timeout : resolveTimeout(`${path}.timeout`, o.timeout),
+      retry: o.retry === undefined ? this.options.retry : resolveRetryPolicy(`${path}.retry`, o.retry),
+      signal: o.signal === undefined ? undefined : checkSignal(`${path}.signal`, o.signal),
+    };
+  }
+
+  private accept<T>(fn: WorkFunction<T>, options: ValidEnqueueOptions): WorkItem<T> {
+    const item = new QueuedWork<T>(this, fn, options.name, options.timeout, options.retry);
+    this.pendingCount++;
+    this.emit(item, 'enqueued');
+    const signal = options.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        this.cancelItem(item, signal.reason);
+        return item;
+      }
+      const onAbort = (): void => {
+        this.cancelItem(item, signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      item.unlink = () => signal.removeEventListener('abort', onAbort);
+    }
+    this.queued.push(item);
+    if (!this.pumpScheduled && !this.pumping) {
+      this.pumpScheduled = true;
+      queueMicrotask(this.pumpTask);
+    }
+    return item;
+  }
+
+  /** Starts queued items while slots are free. Re-entrant calls (a function that returns synchronously) fold into the running loop. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.active.size < this.options.concurrency && this.queued.length > 0) {
+        const item = this.queued.shift()!;
+        if (item.state === 'pending') this.start(item);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private start(item: QueuedWork<any>): void {
+    this.pendingCount--;
+    this.runningCount++;
+    item.state = 'running';
+    item.attempt++;
+    const attempt = new Attempt(item, item.attempt, this);
+    item.current = attempt;
+    this.active.add(attempt);
+    if (item.timeout !== undefined) {
+      attempt.timeoutTimer = setTimeout(() => this.timeOut(attempt), item.timeout);
+    }
+    this.emit(item, 'started');
+    this.admitWaiters();
+    let returned: unknown;
+    try {
+      returned = item.fn!(attempt);
+    } catch (error) {
+      this.finish(attempt, false, error);
+      return;
+    }
+    if (returned !== null && typeof returned === 'object' && typeof (returned as PromiseLike<unknown>).then === 'function') {
+      Promise.resolve(returned).then(
+        (value) => this.finish(attempt, true, value),
+        (error) => this.finish(attempt, false, error),
+      );
+    } else {
+      this.finish(attempt, true, returned);
+    }
+  }
+
+  /** The function of `attempt` has returned or thrown. */
+  private finish(attempt: Attempt, ok: boolean, outcome: unknown): void {
+    this.active.delete(attempt);
+    if (attempt.timeoutTimer !== undefined) clearTimeout(attempt.timeoutTimer);
+    if (attempt.lateTimer !== undefined) clearTimeout(attempt.lateTimer);
+    if (attempt.abandoned) {
+      if (attempt.abortedAt !== 0 && Date.now() - attempt.abortedAt >= IGNORED_SIGNAL_WARNING_MS) {
+        this.logger.warn(
+          `Work item ${attempt.work.label} on queue "${this.name}" returned ${Date.now() - attempt.abortedAt} ms after its signal aborted; its concurrency slot is free again`,
+        );
+      }
+    } else {
+      const item = attempt.work;
+      this.runningCount--;
+      if (ok) {
+        this.succeededCount++;
+        item.settle('succeeded', outcome);
+        this.emit(item, 'succeeded');
+      } else {
+        this.failAttempt(item, outcome);
+      }
+      this.checkIdle();
+    }
+    this.pump();
+    this.checkSettled();
+  }
+
+  private timeOut(attempt: Attempt): void {
+    attempt.timeoutTimer = undefined;
+    const item = attempt.work;
+    const error = new TimeoutError(item.timeout!);
+    this.runningCount--;
+    this.abandon(attempt, error);
+    this.failAttempt(item, error);
+    this.checkIdle();
+  }
+
+  /** The item moves on without its function: abort the signal and warn if the function keeps the slot too long. */
+  private abandon(attempt: Attempt, reason: unknown): void {
+    attempt.abandoned = true;
+    if (attempt.timeoutTimer !== undefined) {
+      clearTimeout(attempt.timeoutTimer);
+      attempt.timeoutTimer = undefined;
+    }
+    attempt.abort(reason);
+    attempt.lateTimer = setTimeout(() => {
+      attempt.lateTimer = undefined;
+      this.logger.warn(
+        `Work item ${attempt.work.label} on queue "${this.name}" ignores its aborted signal: still running ${IGNORED_SIGNAL_WARNING_MS} ms later, it keeps a concurrency slot until it returns`,
+      );
+    }, IGNORED_SIGNAL_WARNING_MS);
+    attempt.lateTimer.unref();
+  }
+
+  /** An attempt failed (threw, rejected or timed out): retry per policy or fail the item. */
+  private failAttempt(item: QueuedWork<any>, error: unknown): void {
+    const policy = item.retry;
+    if (policy !== undefined && item.attempt < policy.attempts) {
+      const delay = retryDelay(policy, item.attempt);
+      this.logger.warn(
+        `Work item ${item.label} on queue "${this.name}" failed on attempt ${item.attempt} of ${policy.attempts}, retrying in ${delay} ms: ${describeError(error)}`,
+      );
+      item.state = 'pending';
+      item.current = undefined;
+      this.pendingCount++;
+      this.retrying.add(item);
+      item.retryTimer = setTimeout(() => {
+        item.retryTimer = undefined;
+        this.retrying.delete(item);
+        this.queued.unshift(item);
+        this.pump();
+      }, delay);
+      if (this.events.observed) {
+        this.events.next({ type: 'retrying', queue: this.name, id: item.id, name: item.name, attempt: item.attempt, error, delay });
+      }
+      return;
+    }
+    this.failedCount++;
+    const attempts = item.attempt > 1 ? ` after ${item.attempt} attempts` : '';
+    this.logger.error(`Work item ${item.label} on queue "${this.name}" failed${attempts}: ${describeError(error)}`, errorStack(error));
+    item.settle('failed', error);
+    this.emit(item, 'failed', error);
+  }
+
+  private admitWaiters(): void {
+    while (this.waiters.length > 0 && this.pendingCount < this.options.capacity && !this.closed) {
+      const waiter = this.waiters.shift()!;
+      if (waiter.done) continue;
+      waiter.done = true;
+      waiter.unlink?.();
+      waiter.resolve(this.accept(waiter.fn, waiter.options));
+    }
+  }
+
+  private checkIdle(): void {
+    if (this.pendingCount !== 0 || this.runningCount !== 0 || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private isSettled(): boolean {
+    return this.pendingCount === 0 && this.runningCount === 0 && this.active.size === 0;
+  }
+
+  private checkSettled(): void {
+    if (this.settledWaiter !== undefined && this.isSettled()) this.settledWaiter();
+  }
+
+  /** Resolves when every item has ended and every function has returned, or when `signal` aborts. */
+  private settledOr(signal: AbortSignal): Promise<void> {
+    if (this.isSettled() || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.settledWaiter = undefined;
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.settledWaiter = done;
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private emit(item: QueuedWork<any>, type: 'enqueued' | 'started' | 'succeeded'): void;
+  private emit(item: QueuedWork<any>, type: 'failed' | 'cancelled', detail: unknown): void;
+  private emit(item: QueuedWork<any>, type: WorkEvent['type'], detail?: unknown): void {
+    if (!this.events.observed) return;
+    const base = { queue: this.name, id: item.id, name: item.name, attempt: item.attempt };
+    if (type === 'failed') this.events.next({ ...base, type, error: detail });
+    else if (type === 'cancelled') this.events.next({ ...base, type, reason: detail });
+    else this.events.next({ ...base, type: type as 'enqueued' | 'started' | 'succeeded' });
+  }
+}

@@ -1,0 +1,15 @@
+/** One line for a log: `TypeError: boom`, or what was thrown when it is not an Error. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  let text: string;
+  try {
+    text = typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error));
+  } catch {
+    text = String(error);
+  }
+  return `a non-Error was thrown: ${text}`;
+}
+
+export function errorStack(error: unknown): string | undefined {
+  return error instanceof Error ? error.stack : undefined;
+}

@@ -1,0 +1,33 @@
+import { Logger } from '@nestjs/common';
+import { DEFAULT_QUEUE, LOG_CONTEXT } from '../background-work.constants.js';
+import { BackgroundQueue, type DrainReport } from './background-queue.js';
+import type { ResolvedQueueOptions } from './queue.options.js';
+
+/** Every queue of the application, so that shutdown can close and drain them together. */
+export class QueueRegistry {
+  private readonly queues = new Map<string, BackgroundQueue>();
+
+  constructor(defaultQueue: ResolvedQueueOptions, named: Record<string, ResolvedQueueOptions>) {
+    const logger = new Logger(LOG_CONTEXT);
+    this.queues.set(DEFAULT_QUEUE, new BackgroundQueue(DEFAULT_QUEUE, defaultQueue, logger));
+    for (const [name, options] of Object.entries(named)) this.queues.set(name, new BackgroundQueue(name, options, logger));
+  }
+
+  get(name: string): BackgroundQueue {
+    const queue = this.queues.get(name);
+    if (queue === undefined) throw new RangeError(`No queue named "${name}"; configure it in BackgroundWorkModule's queues option`);
+    return queue;
+  }
+
+  all(): BackgroundQueue[] {
+    return [...this.queues.values()];
+  }
+
+  closeAll(): void {
+    for (const queue of this.queues.values()) queue.close();
+  }
+
+  drainAll(deadline: AbortSignal, grace: number): Promise<DrainReport[]> {
+    return Promise.all(this.all().map((queue) => queue.drain(deadline, grace)));
+  }
+}

@@ -1,0 +1,82 @@
+import type { ResolvedRetryPolicy } from './retry-policy.js';
+import type { Attempt } from './attempt.js';
+import type { WorkFunction, WorkItem, WorkState } from './work-item.js';
+
+let lastId = 0;
+const ignore = (): void => {};
+
+/** The queue side of a `WorkItem`: the parts of it that only the owning queue changes. */
+export interface WorkOwner {
+  cancelItem(item: QueuedWork<any>, reason: unknown): boolean;
+}
+
+/**
+ * One accepted work item. Its result promise is made only when somebody reads `result`, and it is always marked
+ * handled: a failure nobody awaits is the queue's to log, never an unhandled rejection.
+ */
+export class QueuedWork<T> implements WorkItem<T> {
+  readonly id = ++lastId;
+  state: WorkState = 'pending';
+  attempt = 0;
+  progress: number | undefined = undefined;
+  /** The attempt that owns the item now, while it is running. */
+  current: Attempt | undefined = undefined;
+  /** Set while the item waits out a retry delay. */
+  retryTimer: NodeJS.Timeout | undefined = undefined;
+  /** Removes the listener on the caller's signal once the item has ended. */
+  unlink: (() => void) | undefined = undefined;
+  private outcome: unknown = undefined;
+  private promise: Promise<T> | undefined = undefined;
+  private resolve: ((value: T) => void) | undefined = undefined;
+  private reject: ((error: unknown) => void) | undefined = undefined;
+
+  constructor(
+    private readonly owner: WorkOwner,
+    public fn: WorkFunction<T> | undefined,
+    readonly name: string | undefined,
+    readonly timeout: number | undefined,
+    readonly retry: ResolvedRetryPolicy | undefined,
+  ) {}
+
+  get result(): Promise<T> {
+    if (this.promise === undefined) {
+      if (this.state === 'succeeded') {
+        this.promise = Promise.resolve(this.outcome as T);
+      } else if (this.state === 'failed' || this.state === 'cancelled') {
+        this.promise = Promise.reject(this.outcome);
+        this.promise.catch(ignore);
+      } else {
+        this.promise = new Promise<T>((resolve, reject) => {
+          this.resolve = resolve;
+          this.reject = reject;
+        });
+        this.promise.catch(ignore);
+      }
+    }
+    return this.promise;
+  }
+
+  cancel(reason?: unknown): boolean {
+    return this.owner.cancelItem(this, reason);
+  }
+
+  /** Moves the item to its terminal state and settles `result`. */
+  settle(state: 'succeeded' | 'failed' | 'cancelled', outcome: unknown): void {
+    this.state = state;
+    this.outcome = outcome;
+    this.current = undefined;
+    this.fn = undefined;
+    if (this.unlink !== undefined) {
+      this.unlink();
+      this.unlink = undefined;
+    }
+    if (state === 'succeeded') this.resolve?.(outcome as T);
+    else this.reject?.(outcome);
+    this.resolve = this.reject = undefined;
+  }
+
+  /** `#12 "send-email"`: how logs name the item. */
+  get label(): string {
+    return this.name === undefined ? `#${this.id}` : `#${this.id} "${this.name}"`;
+  }
+}

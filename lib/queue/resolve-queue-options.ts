@@ -1,0 +1,27 @@
+import { MAX_TIMER_DELAY, checkNumber, checkObject } from '../validation.js';
+import type { ResolvedQueueOptions } from './queue.options.js';
+import { resolveRetryPolicy } from './retry-policy.js';
+
+export const QUEUE_DEFAULTS = { concurrency: 4, capacity: 10_000 } as const;
+const QUEUE_KEYS = ['concurrency', 'capacity', 'timeout', 'retry'] as const;
+
+export function resolveTimeout(path: string, value: unknown): number | undefined {
+  return value === undefined ? undefined : checkNumber(path, value, { min: 1, max: MAX_TIMER_DELAY });
+}
+
+/** Validates one queue's options (`path` names it in errors, such as `queues.email`) and fills the defaults. */
+export function resolveQueueOptions(path: string, value: unknown): ResolvedQueueOptions {
+  const options = value === undefined ? {} : checkObject(path, value, QUEUE_KEYS);
+  return {
+    concurrency:
+      options.concurrency === undefined
+        ? QUEUE_DEFAULTS.concurrency
+        : checkNumber(`${path}.concurrency`, options.concurrency, { min: 1, infinity: true }),
+    capacity:
+      options.capacity === undefined
+        ? QUEUE_DEFAULTS.capacity
+        : checkNumber(`${path}.capacity`, options.capacity, { min: 1, infinity: true }),
+    timeout: resolveTimeout(`${path}.timeout`, options.timeout),
+    retry: resolveRetryPolicy(`${path}.retry`, options.retry),
+  };
+}
