@@ -87,7 +87,7 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
   private requestStop(reason: unknown): void {
     if (this.stopRequested || this.phase === 'stopping' || this.phase === 'stopped') return;
     this.stopRequested = true;
-    const why = reason === undefined ? '' : `: ${describeError(reason)}`;
+    const why = reason === undefined ? '' : `: ${reason instanceof Error ? describeError(reason) : String(reason)}`;
     this.logger.log(`Application stop requested${why}`);
     if (this.signals?.raise()) return;
     this.logger.error(
