@@ -9,6 +9,7 @@ import { BackgroundQueue } from './queue/background-queue.js';
 import { getQueueToken } from './queue/inject-queue.decorator.js';
 import { QueueRegistry } from './queue/queue-registry.js';
 import { resolveModuleOptions, type ResolvedModuleOptions } from './resolve-module-options.js';
+import { WorkerThreads } from './threads/worker-threads.js';
 import { checkFunction, checkObject, checkString, describe } from './validation.js';
 
 const ASYNC_KEYS = ['imports', 'inject', 'useFactory', 'queues'] as const;
@@ -69,11 +70,16 @@ export class BackgroundWorkModule {
           useFactory: (options: ResolvedModuleOptions) => new QueueRegistry(options.queue, options.queues),
         },
         ...queueProviders,
+        {
+          provide: WorkerThreads,
+          inject: [BACKGROUND_WORK_OPTIONS],
+          useFactory: (options: ResolvedModuleOptions) => new WorkerThreads(options.threads),
+        },
         BackgroundHost,
         HostedServiceExplorer,
         BackgroundWorkLifecycle,
       ],
-      exports: [BackgroundHost, BackgroundQueue, ...queueNames.map((name) => getQueueToken(name))],
+      exports: [BackgroundHost, BackgroundQueue, WorkerThreads, ...queueNames.map((name) => getQueueToken(name))],
     };
   }
 }

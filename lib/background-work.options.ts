@@ -1,5 +1,6 @@
 import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
 import type { QueueOptions } from './queue/queue.options.js';
+import type { WorkerThreadsOptions } from './threads/worker-threads.options.js';
 
 /** Options of `BackgroundWorkModule.forRoot`. Every field is validated when the module is created. */
 export interface BackgroundWorkModuleOptions {
@@ -15,6 +16,8 @@ export interface BackgroundWorkModuleOptions {
   stopConcurrently?: boolean;
   /** What a `BackgroundService` whose `execute()` fails does to the application. Default `'stop-app'`. */
   onServiceError?: 'stop-app' | 'log';
+  /** The worker-thread pool behind `WorkerThreads`; `false` turns it off. Threads start at the first task. */
+  threads?: WorkerThreadsOptions | false;
 }
 
 export interface BackgroundWorkModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {

@@ -12,3 +12,6 @@ export { BackgroundHost, type HostedServiceInfo, type HostedServiceState } from 
 export { BackgroundService, ServiceStoppingError } from './hosting/background-service.js';
 export { HostedService, type HostedServiceOptions } from './hosting/hosted-service.js';
 export { HostedServiceStartError } from './hosting/service-runner.js';
+
+export { WorkerThreads, type RunTaskOptions, type TimePercentiles, type WorkerThreadsStats } from './threads/worker-threads.js';
+export type { WorkerThreadsOptions } from './threads/worker-threads.options.js';

@@ -2,6 +2,7 @@ import { DEFAULT_QUEUE } from './background-work.constants.js';
 import type { BackgroundWorkModuleOptions } from './background-work.options.js';
 import type { ResolvedQueueOptions } from './queue/queue.options.js';
 import { resolveQueueOptions } from './queue/resolve-queue-options.js';
+import { resolveWorkerThreadsOptions, type ResolvedWorkerThreadsOptions } from './threads/worker-threads.options.js';
 import { MAX_TIMER_DELAY, checkBoolean, checkNumber, checkObject, checkOneOf, checkString } from './validation.js';
 
 export interface ResolvedModuleOptions {
@@ -11,9 +12,10 @@ export interface ResolvedModuleOptions {
   startConcurrently: boolean;
   stopConcurrently: boolean;
   onServiceError: 'stop-app' | 'log';
+  threads: ResolvedWorkerThreadsOptions | false;
 }
 
-const MODULE_KEYS = ['shutdownTimeout', 'queue', 'queues', 'startConcurrently', 'stopConcurrently', 'onServiceError'] as const;
+const MODULE_KEYS = ['shutdownTimeout', 'queue', 'queues', 'startConcurrently', 'stopConcurrently', 'onServiceError', 'threads'] as const;
 const PATH = 'BackgroundWorkModule options';
 
 /** Validates the module options (a bad value is a TypeError or RangeError naming it) and fills the defaults. */
@@ -41,5 +43,6 @@ export function resolveModuleOptions(value: unknown): ResolvedModuleOptions {
     stopConcurrently: options.stopConcurrently === undefined ? false : checkBoolean(`${PATH}.stopConcurrently`, options.stopConcurrently),
     onServiceError:
       options.onServiceError === undefined ? 'stop-app' : checkOneOf(`${PATH}.onServiceError`, options.onServiceError, ['stop-app', 'log']),
+    threads: resolveWorkerThreadsOptions(`${PATH}.threads`, options.threads),
   };
 }

@@ -7,10 +7,11 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { BACKGROUND_WORK_OPTIONS, LOG_CONTEXT, SHUTDOWN_GRACE_MS } from '../background-work.constants.js';
-import { describeError, errorStack } from '../queue/describe-error.js';
+import { describeError, describeReason, errorStack } from '../queue/describe-error.js';
 import type { DrainReport } from '../queue/background-queue.js';
 import { QueueRegistry } from '../queue/queue-registry.js';
 import type { ResolvedModuleOptions } from '../resolve-module-options.js';
+import { WorkerThreads } from '../threads/worker-threads.js';
 import { BackgroundHost, type ServiceEntry } from './background-host.js';
 import { BackgroundService, ServiceStoppingError } from './background-service.js';
 import { HostedServiceExplorer } from './hosted-service.explorer.js';
@@ -41,6 +42,7 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     private readonly host: BackgroundHost,
     private readonly explorer: HostedServiceExplorer,
     private readonly queues: QueueRegistry,
+    private readonly threads: WorkerThreads,
   ) {
     this.runner = new ServiceRunner(options.startConcurrently, options.stopConcurrently);
   }
@@ -87,7 +89,7 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
   private requestStop(reason: unknown): void {
     if (this.stopRequested || this.phase === 'stopping' || this.phase === 'stopped') return;
     this.stopRequested = true;
-    const why = reason === undefined ? '' : `: ${reason instanceof Error ? describeError(reason) : String(reason)}`;
+    const why = reason === undefined ? '' : `: ${describeReason(reason)}`;
     this.logger.log(`Application stop requested${why}`);
     if (this.signals?.raise()) return;
     this.logger.error(
@@ -155,6 +157,12 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
       }
       const reports = await this.queues.drainAll(deadline, SHUTDOWN_GRACE_MS);
       this.logDrain(reports);
+      const terminated = await this.threads.close(deadline);
+      if (terminated.length > 0) {
+        this.logger.error(
+          `Worker threads: ${terminated.length} tasks still running at the shutdown deadline were terminated: ${terminated.join(', ')}`,
+        );
+      }
 
       await this.runner.afterStop(started, deadline);
       this.phase = 'stopped';

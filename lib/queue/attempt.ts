@@ -42,12 +42,13 @@ export class Attempt implements WorkContext {
     return this.controller.signal;
   }
 
-  progress(value: number): void {
+  /** Bound once, so that `const { progress } = ctx` works too. */
+  readonly progress = (value: number): void => {
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       throw new TypeError(`progress() takes a finite number, got ${String(value)}`);
     }
     if (!this.abandoned) this.sink.reportProgress(this, value);
-  }
+  };
 
   abort(reason: unknown): void {
     if (this.abortedAt !== 0) return;

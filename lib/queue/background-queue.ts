@@ -10,7 +10,7 @@ import { resolveTimeout } from './resolve-queue-options.js';
 import { resolveRetryPolicy, retryDelay, type ResolvedRetryPolicy } from './retry-policy.js';
 import type { WorkEvent } from './work-event.js';
 import type { EnqueueOptions, WorkFunction, WorkItem } from './work-item.js';
-import { describeError, errorStack } from './describe-error.js';
+import { describeError, describeReason, errorStack } from './describe-error.js';
 
 const ENQUEUE_KEYS = ['name', 'timeout', 'retry', 'signal'] as const;
 
@@ -211,7 +211,10 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
 
   /** @internal */
   cancelItem(item: QueuedWork<any>, reason: unknown, atDeadline = false): boolean {
-    const error = reason instanceof Error ? reason : new CancelledError(`Work item ${item.label} was cancelled`, { cause: reason });
+    const error =
+      reason instanceof CancelledError
+        ? reason
+        : new CancelledError(`Work item ${item.label} was cancelled${reason === undefined ? '' : `: ${describeReason(reason)}`}`, { cause: reason });
     if (item.state === 'pending') {
       this.pendingCount--;
       if (item.retryTimer !== undefined) {

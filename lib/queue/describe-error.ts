@@ -13,3 +13,8 @@ export function describeError(error: unknown): string {
 export function errorStack(error: unknown): string | undefined {
   return error instanceof Error ? error.stack : undefined;
 }
+
+/** A cancellation or stop reason: an Error as `name: message`, anything else as itself. */
+export function describeReason(reason: unknown): string {
+  return reason instanceof Error ? describeError(reason) : String(reason);
+}

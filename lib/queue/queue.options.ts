@@ -19,7 +19,7 @@ export interface QueueOptions {
   concurrency?: number;
   /** Items waiting to start before `enqueue` throws `QueueFullError`. Default 10_000. */
   capacity?: number;
-  /** Milliseconds per attempt before its signal aborts with a `TimeoutError`. Default: none. */
+  /** Milliseconds per attempt before its signal aborts with a `TimeoutError`. Default: none (`Infinity`). */
   timeout?: number;
   /** Default retry policy of the queue's items; a number is `{ attempts: n }`. Default: no retry. */
   retry?: RetryPolicy | number;

@@ -5,8 +5,11 @@ import { resolveRetryPolicy } from './retry-policy.js';
 export const QUEUE_DEFAULTS = { concurrency: 4, capacity: 10_000 } as const;
 const QUEUE_KEYS = ['concurrency', 'capacity', 'timeout', 'retry'] as const;
 
+/** A per-attempt timeout; `Infinity` means none (so that an item can opt out of its queue's timeout). */
 export function resolveTimeout(path: string, value: unknown): number | undefined {
-  return value === undefined ? undefined : checkNumber(path, value, { min: 1, max: MAX_TIMER_DELAY });
+  if (value === undefined) return undefined;
+  const timeout = checkNumber(path, value, { min: 1, max: MAX_TIMER_DELAY, infinity: true });
+  return timeout === Infinity ? undefined : timeout;
 }
 
 /** Validates one queue's options (`path` names it in errors, such as `queues.email`) and fills the defaults. */

@@ -8,7 +8,7 @@ export interface WorkContext {
   readonly name?: string;
   /** 1 on the first attempt, 2 on the first retry, and so on. */
   readonly attempt: number;
-  /** Aborts on timeout, on `cancel()`, on the item's own `signal`, and at the shutdown deadline. */
+  /** Aborts on timeout (with a `TimeoutError`), and with a `CancelledError` on `cancel()`, on the item's own `signal` and at the shutdown deadline. */
   readonly signal: AbortSignal;
   /** Reports progress (any finite number, such as a fraction or a percentage); emitted as a `progress` event. */
   progress(value: number): void;
@@ -19,7 +19,7 @@ export type WorkFunction<T> = (context: WorkContext) => T | PromiseLike<T>;
 export interface EnqueueOptions {
   /** A label for logs and events. */
   name?: string;
-  /** Milliseconds per attempt; overrides the queue's. */
+  /** Milliseconds per attempt; overrides the queue's, and `Infinity` turns it off. */
   timeout?: number;
   /** Overrides the queue's retry policy; a number is `{ attempts: n }`, 1 turns retry off. */
   retry?: RetryPolicy | number;
@@ -38,6 +38,6 @@ export interface WorkItem<T = unknown> {
   readonly progress: number | undefined;
   /** Settles when the item ends: its value, or the error of its last attempt. Safe to ignore: failures are logged. */
   readonly result: Promise<T>;
-  /** Cancels a pending or running item and aborts its signal; false when it had already ended. */
+  /** Cancels a pending or running item: its signal aborts and `result` rejects with a `CancelledError` whose `cause` is `reason`. False when it had already ended. */
   cancel(reason?: unknown): boolean;
 }

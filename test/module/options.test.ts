@@ -12,7 +12,7 @@ describe('BackgroundWorkModule options', () => {
     [{ queue: { concurrency: 0 } }, RangeError, 'options.queue.concurrency must be an integer >= 1 or Infinity, got 0'],
     [{ queue: { concurrency: 1.5 } }, RangeError, 'options.queue.concurrency must be an integer >= 1 or Infinity, got 1.5'],
     [{ queue: { capacity: -3 } }, RangeError, 'options.queue.capacity must be an integer >= 1 or Infinity, got -3'],
-    [{ queue: { timeout: 0 } }, RangeError, 'options.queue.timeout must be an integer from 1 to 2147483647, got 0'],
+    [{ queue: { timeout: 0 } }, RangeError, 'options.queue.timeout must be an integer from 1 to 2147483647 or Infinity, got 0'],
     [{ queue: { retry: 0 } }, RangeError, 'options.queue.retry must be an integer >= 1, got 0'],
     [{ queue: { retry: { attempts: 3, backoff: 'linear' } } }, RangeError, "options.queue.retry.backoff must be 'fixed' or 'exponential', got \"linear\""],
     [{ queue: { retry: { delay: 10 } } }, TypeError, 'options.queue.retry.attempts must be a number, got undefined'],

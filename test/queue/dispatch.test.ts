@@ -136,7 +136,8 @@ describe('BackgroundQueue dispatch', () => {
     const item = queue.enqueue(
       (ctx) => {
         ctx.progress(0.5);
-        ctx.progress(1);
+        const { progress } = ctx; // works destructured too
+        progress(1);
         return ctx.id;
       },
       { name: 'report' },

@@ -101,12 +101,14 @@ describe('timeout', () => {
     expect(secondStarted).toBe(true);
   });
 
-  it('applies the queue timeout to every attempt, and a per-item timeout overrides it', async () => {
+  it('applies the queue timeout to every attempt; a per-item timeout overrides it, and Infinity turns it off', async () => {
     const queue = await queueOf({ queue: { timeout: 10 } });
     const short = queue.enqueue((ctx) => sleepUntilAborted(ctx, 1_000));
     const long = queue.enqueue((ctx) => sleepUntilAborted(ctx, 30).then(() => 'ok'), { timeout: 5_000 });
+    const unbounded = queue.enqueue((ctx) => sleepUntilAborted(ctx, 40).then(() => 'no limit'), { timeout: Infinity });
     await expect(short.result).rejects.toBeInstanceOf(TimeoutError);
     await expect(long.result).resolves.toBe('ok');
+    await expect(unbounded.result).resolves.toBe('no limit');
   });
 });
 
@@ -220,10 +222,12 @@ describe('cancel', () => {
     await started.promise;
     const reason = new Error('user pressed stop');
     expect(item.cancel(reason)).toBe(true);
-    await expect(item.result).rejects.toBe(reason);
+    const error = await item.result.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CancelledError);
+    expect(error).toMatchObject({ message: `Work item #${item.id} was cancelled: Error: user pressed stop`, cause: reason });
     await queue.onIdle();
     await sleep(5);
-    expect(seen).toBe(reason);
+    expect(seen).toBe(error); // the signal aborts with the same error the result rejects with
     expect(item.state).toBe('cancelled');
   });
 
@@ -234,8 +238,8 @@ describe('cancel', () => {
     const pending = queue.enqueue(() => 1, { signal: controller.signal });
     await sleep(0);
     controller.abort(new Error('request closed'));
-    await expect(running.result).rejects.toThrow('request closed');
-    await expect(pending.result).rejects.toThrow('request closed');
+    await expect(running.result).rejects.toThrow(CancelledError);
+    await expect(pending.result).rejects.toThrow('was cancelled: Error: request closed');
     expect(queue.stats().cancelled).toBe(2);
 
     const reused = new AbortController();

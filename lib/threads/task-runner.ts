@@ -1,0 +1,47 @@
+/**
+ * The module Piscina loads in every worker thread. It imports the task file of each call (once per file and export),
+ * runs it, and sends a failure back in a form that keeps the task's error name, stack and properties.
+ */
+import { register } from 'node:module';
+import { TYPESCRIPT_HOOKS_URL, markTypescriptHooksRegistered, typescriptHooksRegistered } from './typescript-hooks.js';
+import { serializeTaskError } from './task-error.js';
+
+/** What the caller thread posts: the task file's URL, the export to call, and its input. */
+export interface TaskMessage {
+  file: string;
+  name: string;
+  input: unknown;
+}
+
+type TaskFunction = (input: unknown) => unknown;
+const handlers = new Map<string, Promise<TaskFunction>>();
+
+async function loadHandler(file: string, name: string): Promise<TaskFunction> {
+  if (file.endsWith('.ts') && !typescriptHooksRegistered()) {
+    register(TYPESCRIPT_HOOKS_URL);
+    markTypescriptHooksRegistered();
+  }
+  const module = (await import(file)) as Record<string, unknown>;
+  // An ES module's export, or the same export of a CommonJS module (which import() puts under `default`).
+  const commonJs = module.default as Record<string, unknown> | undefined;
+  const handler = module[name] ?? (typeof commonJs === 'object' || typeof commonJs === 'function' ? commonJs?.[name] : undefined);
+  if (typeof handler !== 'function') {
+    throw new TypeError(`Task file ${file} has no ${name === 'default' ? 'default export' : `export named "${name}"`} that is a function`);
+  }
+  return handler as TaskFunction;
+}
+
+export default async function runTask(message: TaskMessage): Promise<unknown> {
+  const key = `${message.name}@${message.file}`;
+  let handler = handlers.get(key);
+  if (handler === undefined) {
+    handler = loadHandler(message.file, message.name);
+    handlers.set(key, handler);
+    handler.catch(() => handlers.delete(key));
+  }
+  try {
+    return await (await handler)(message.input);
+  } catch (error) {
+    throw serializeTaskError(error);
+  }
+}

@@ -1,0 +1,196 @@
+import { existsSync } from 'node:fs';
+import { basename, isAbsolute } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Transferable } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { MAX_TIMER_DELAY, checkObject, checkSignal, checkString, describe } from '../validation.js';
+import { deserializeTaskError } from './task-error.js';
+import type { TaskMessage } from './task-runner.js';
+import { TYPESCRIPT_REGISTER_URL } from './typescript-hooks.js';
+import type { ResolvedWorkerThreadsOptions } from './worker-threads.options.js';
+
+export interface RunTaskOptions {
+  /** The export of the task file to call. Default: its default export. */
+  name?: string;
+  /** Aborting it removes a queued task, or terminates the thread of a running one; `run` then rejects with its reason. */
+  signal?: AbortSignal;
+  /** Objects moved to the thread instead of copied (ArrayBuffers, MessagePorts). */
+  transfer?: Transferable[];
+}
+
+/** Milliseconds, from Piscina's histograms. */
+export interface TimePercentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+export interface WorkerThreadsStats {
+  threads: number;
+  queued: number;
+  running: number;
+  completed: number;
+  /** Share of the pool's capacity spent running tasks since it started, from 0 to 1. */
+  utilization: number;
+  runTime: TimePercentiles;
+  waitTime: TimePercentiles;
+}
+
+const RUN_KEYS = ['name', 'signal', 'transfer'] as const;
+const NO_TIMES: TimePercentiles = { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
+
+/** The compiled runner sits beside this file; when the library runs from its sources, only the .ts does. */
+const COMPILED_RUNNER = new URL('./task-runner.js', import.meta.url);
+const SOURCE_RUNNER = new URL('./task-runner.ts', import.meta.url);
+
+/**
+ * CPU-heavy work on worker threads, so that it never blocks the event loop that serves requests. Built on Piscina.
+ * Task files are ES modules (or CommonJS) whose default export, or the export named by `name`, takes the input and
+ * returns the output, sync or async.
+ */
+export class WorkerThreads {
+  private pool: Piscina | undefined;
+  private closed = false;
+  /** Labels of the tasks in flight, for the shutdown log. */
+  private readonly inFlight = new Map<number, string>();
+  private nextTask = 0;
+  private readonly files = new Map<string, string>();
+
+  constructor(private readonly options: ResolvedWorkerThreadsOptions | false) {}
+
+  /**
+   * Runs `task` on a worker thread with `input` (structured-cloned, or moved when listed in `transfer`).
+   * @param task the task file: a `URL` (`new URL('./resize.task.js', import.meta.url)`), a file URL string or an absolute path.
+   * @throws TypeError for a missing task file or bad options, at the call site
+   */
+  run<I = unknown, O = unknown>(task: URL | string, input: I, options?: RunTaskOptions): Promise<O> {
+    if (this.options === false) {
+      throw new Error('Worker threads are off: BackgroundWorkModule was configured with threads: false');
+    }
+    const file = this.resolveTask(task);
+    let name = 'default';
+    let signal: AbortSignal | undefined;
+    let transfer: Transferable[] | undefined;
+    if (options !== undefined) {
+      const o = checkObject('WorkerThreads.run options', options, RUN_KEYS);
+      if (o.name !== undefined) name = checkString('WorkerThreads.run options.name', o.name);
+      if (o.signal !== undefined) signal = checkSignal('WorkerThreads.run options.signal', o.signal);
+      if (o.transfer !== undefined) {
+        if (!Array.isArray(o.transfer)) throw new TypeError(`WorkerThreads.run options.transfer must be an array, got ${describe(o.transfer)}`);
+        transfer = o.transfer as Transferable[];
+      }
+    }
+    if (this.closed) return Promise.reject(new Error('Worker threads are closed: the application is shutting down'));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+
+    const pool = (this.pool ??= this.createPool(this.options));
+    const id = ++this.nextTask;
+    this.inFlight.set(id, name === 'default' ? basename(file) : `${basename(file)}#${name}`);
+    const message: TaskMessage = { file, name, input };
+    return pool.run(message, { signal, transferList: transfer as never }).then(
+      (output: O) => {
+        this.inFlight.delete(id);
+        return output;
+      },
+      (error: unknown) => {
+        this.inFlight.delete(id);
+        // Like fetch: an aborted call rejects with the signal's reason, not Piscina's wrapper.
+        throw signal?.aborted ? signal.reason : deserializeTaskError(error);
+      },
+    );
+  }
+
+  stats(): WorkerThreadsStats {
+    const pool = this.pool;
+    if (pool === undefined) {
+      return { threads: 0, queued: 0, running: 0, completed: 0, utilization: 0, runTime: NO_TIMES, waitTime: NO_TIMES };
+    }
+    const histogram = pool.histogram;
+    const times = (s: typeof histogram.runTime): TimePercentiles => ({ p50: s.p50, p90: s.p90, p99: s.p99, max: s.max, mean: s.mean });
+    const queued = pool.queueSize;
+    return {
+      threads: pool.threads.length,
+      queued,
+      running: Math.max(this.inFlight.size - queued, 0),
+      completed: pool.completed,
+      utilization: pool.utilization,
+      runTime: times(histogram.runTime),
+      waitTime: times(histogram.waitTime),
+    };
+  }
+
+  /**
+   * Refuses new tasks, lets those in flight finish until `deadline` aborts, then terminates the threads.
+   * Returns the labels of the tasks that were terminated.
+   * @internal called by the host after the queues have drained
+   */
+  async close(deadline: AbortSignal): Promise<string[]> {
+    this.closed = true;
+    const pool = this.pool;
+    if (pool === undefined) return [];
+    const closing = pool.close();
+    const finished = await new Promise<boolean>((resolve) => {
+      if (deadline.aborted) return resolve(false);
+      const onAbort = (): void => resolve(false);
+      deadline.addEventListener('abort', onAbort, { once: true });
+      closing.then(
+        () => {
+          deadline.removeEventListener('abort', onAbort);
+          resolve(true);
+        },
+        () => resolve(true),
+      );
+    });
+    if (finished) return [];
+    const terminated = [...this.inFlight.values()];
+    await pool.destroy();
+    return terminated;
+  }
+
+  /** A task reference as a file URL, found once per reference: the .ts source stands in for a missing .js. */
+  private resolveTask(task: URL | string): string {
+    const key = typeof task === 'string' ? task : task?.href;
+    const known = key === undefined ? undefined : this.files.get(key);
+    if (known !== undefined) return known;
+    let url: URL;
+    if (task instanceof URL) {
+      url = task;
+    } else if (typeof task === 'string' && task.startsWith('file:')) {
+      url = new URL(task);
+    } else if (typeof task === 'string' && isAbsolute(task)) {
+      url = pathToFileURL(task);
+    } else {
+      throw new TypeError(
+        `WorkerThreads.run(task) must be a URL, a file URL or an absolute path, such as new URL('./resize.task.js', import.meta.url); got ${describe(task)}`,
+      );
+    }
+    if (url.protocol !== 'file:') throw new TypeError(`WorkerThreads.run(task) must be a file: URL, got ${url.href}`);
+    const path = fileURLToPath(url);
+    let resolved: string | undefined;
+    if (existsSync(path)) resolved = url.href;
+    else if (/\.[mc]?js$/.test(path)) {
+      const source = path.replace(/\.([mc]?)js$/, '.$1ts');
+      if (existsSync(source)) resolved = pathToFileURL(source).href;
+    }
+    if (resolved === undefined) throw new TypeError(`WorkerThreads.run(task): no task file at ${path}`);
+    this.files.set(key!, resolved);
+    return resolved;
+  }
+
+  private createPool(options: ResolvedWorkerThreadsOptions): Piscina {
+    const compiled = existsSync(fileURLToPath(COMPILED_RUNNER));
+    return new Piscina({
+      filename: (compiled ? COMPILED_RUNNER : SOURCE_RUNNER).href,
+      minThreads: options.minThreads,
+      maxThreads: options.maxThreads,
+      idleTimeout: options.idleTimeout,
+      maxQueue: options.maxQueue,
+      resourceLimits: options.resourceLimits,
+      // The host's deadline decides when running tasks are cut off, not Piscina's own close timeout.
+      closeTimeout: MAX_TIMER_DELAY,
+      ...(compiled ? {} : { execArgv: [...process.execArgv, '--import', TYPESCRIPT_REGISTER_URL] }),
+    });
+  }
+}
