@@ -51,7 +51,10 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     if (this.phase !== 'idle') return;
     this.phase = 'starting';
     if (hasShutdownHooks()) {
-      this.signals = new ShutdownSignalGuard(() => (this.phase === 'stopped' ? 'stopped' : this.phase === 'stopping' ? 'stopping' : 'running'));
+      this.signals = new ShutdownSignalGuard(
+        () => (this.phase === 'stopped' ? 'stopped' : this.phase === 'stopping' ? 'stopping' : 'running'),
+        () => this.cancelStart(),
+      );
     } else {
       this.logger.warn(
         'No SIGTERM or SIGINT listener is installed: call app.enableShutdownHooks(), or on SIGTERM the process dies without stopping hosted services or draining queued work',
@@ -61,7 +64,7 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     this.entries = this.explorer.explore();
     this.host.register(this.entries);
     this.starting = this.runner.start(this.entries, this.startAbort.signal, () => AbortSignal.timeout(this.options.shutdownTimeout));
-    await this.starting;
+    await this.startOrAbandon(this.starting);
     if (this.phase !== 'starting') return; // shutdown began while starting
     for (const entry of this.entries) {
       if (entry.instance instanceof BackgroundService) this.watch(entry, entry.instance);
@@ -73,6 +76,31 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
       const names = this.entries.map((e) => e.name).join(', ');
       this.logger.log(`Started ${this.entries.length} hosted services in ${Math.round(performance.now() - began)} ms: ${names}`);
     }
+  }
+
+  /** A shutdown signal while services start: abort their start signal (Nest waits for init before it shuts down). */
+  private cancelStart(): void {
+    if (this.phase === 'starting') this.startAbort.abort(new ServiceStoppingError());
+  }
+
+  /**
+   * Waits for the start phase; once its signal has aborted, waits at most `shutdownTimeout` more and then fails
+   * bootstrap naming the services still starting, so that a start that ignores its signal cannot hang shutdown.
+   */
+  private startOrAbandon(starting: Promise<void>): Promise<void> {
+    const signal = this.startAbort.signal;
+    const abandoned = new Promise<void>((_, reject) => {
+      const onAbort = (): void => {
+        const timer = setTimeout(() => {
+          const names = this.entries.filter((e) => e.state === 'starting').map((e) => e.name);
+          reject(new Error(`Hosted services still starting ${this.options.shutdownTimeout} ms after shutdown began were abandoned: ${names.join(', ')}`));
+        }, this.options.shutdownTimeout);
+        starting.then(() => clearTimeout(timer), () => clearTimeout(timer));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      starting.then(() => signal.removeEventListener('abort', onAbort), () => signal.removeEventListener('abort', onAbort));
+    });
+    return Promise.race([starting, abandoned]);
   }
 
   beforeApplicationShutdown(): Promise<void> {

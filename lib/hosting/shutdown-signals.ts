@@ -20,7 +20,10 @@ export class ShutdownSignalGuard {
   private readonly signals: Signal[];
   private received = false;
 
-  constructor(private readonly phase: () => 'running' | 'stopping' | 'stopped') {
+  constructor(
+    private readonly phase: () => 'running' | 'stopping' | 'stopped',
+    private readonly onFirstSignal: () => void,
+  ) {
     this.signals = SIGNALS.filter((signal) => process.listenerCount(signal) > 0);
     for (const signal of this.signals) process.on(signal, this.onSignal);
   }
@@ -47,7 +50,8 @@ export class ShutdownSignalGuard {
       this.logger.warn(`Received ${signal} again: already shutting down, the drain goes on until the shutdown deadline`);
       return;
     }
-    // The first signal: Nest's own listener runs the shutdown.
+    // The first signal: Nest's own listener runs the shutdown; the lifecycle only needs to know (to cut a start short).
     this.received = true;
+    this.onFirstSignal();
   };
 }

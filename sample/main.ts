@@ -1,0 +1,23 @@
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { AddressInfo } from 'node:net';
+import { AppModule } from './app.module.js';
+import { intFromEnv } from './sample.config.js';
+
+async function bootstrap(): Promise<void> {
+  // While the app drains, new requests get 503 instead of work that the closed queues would refuse.
+  const app = await NestFactory.create(AppModule, { return503OnClosing: true });
+  // Without this, SIGTERM or Ctrl+C kills the process at once: no hosted service stops and queued work is lost.
+  app.enableShutdownHooks();
+  await app.listen(intFromEnv('PORT', 3000));
+
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  const logger = new Logger('Sample');
+  logger.log(`Listening on http://localhost:${port}`);
+  logger.log(
+    `Try: curl -i -X POST http://localhost:${port}/emails -H 'content-type: application/json' -d '{"to":"ada@example.com","subject":"Hello","body":"Sent in the background"}'`,
+  );
+  logger.log(`Then: curl http://localhost:${port}/status, and press Ctrl+C while emails are pending to watch them drain`);
+}
+
+await bootstrap();

@@ -1,0 +1,21 @@
+import { Controller, Get } from '@nestjs/common';
+import { BackgroundHost, BackgroundQueue, InjectQueue } from 'nestjs-background-work';
+
+/** What the background machinery is doing: queue counters and the state of every hosted service. */
+@Controller('status')
+export class StatusController {
+  constructor(
+    private readonly queue: BackgroundQueue, // the default queue is injected by its class
+    @InjectQueue('email') private readonly emailQueue: BackgroundQueue,
+    private readonly host: BackgroundHost,
+  ) {}
+
+  @Get()
+  status(): object {
+    return {
+      queues: { default: this.queue.stats(), email: this.emailQueue.stats() },
+      // An Error serializes as {}: show a failed service's message instead.
+      services: this.host.services().map((s) => (s.error === undefined ? s : { ...s, error: String(s.error) })),
+    };
+  }
+}
