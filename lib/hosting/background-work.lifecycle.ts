@@ -16,7 +16,8 @@ import { BackgroundHost, type ServiceEntry } from './background-host.js';
 import { BackgroundService, ServiceStoppingError } from './background-service.js';
 import { HostedServiceExplorer } from './hosted-service.explorer.js';
 import { ServiceRunner, settlesBefore } from './service-runner.js';
-import { ShutdownSignalGuard, hasShutdownHooks } from './shutdown-signals.js';
+import { ShutdownSignalGuard } from './shutdown-signals.js';
+import { count } from '../text.js';
 
 type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 const ignore = (): void => {};
@@ -34,7 +35,10 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
   private readonly startAbort = new AbortController();
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
-  private signals: ShutdownSignalGuard | undefined;
+  private readonly signals = new ShutdownSignalGuard(
+    () => (this.phase === 'stopped' ? 'stopped' : this.phase === 'stopping' ? 'stopping' : 'running'),
+    () => this.cancelStart(),
+  );
   private stopRequested = false;
 
   constructor(
@@ -50,16 +54,8 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
   async onApplicationBootstrap(): Promise<void> {
     if (this.phase !== 'idle') return;
     this.phase = 'starting';
-    if (hasShutdownHooks()) {
-      this.signals = new ShutdownSignalGuard(
-        () => (this.phase === 'stopped' ? 'stopped' : this.phase === 'stopping' ? 'stopping' : 'running'),
-        () => this.cancelStart(),
-      );
-    } else {
-      this.logger.warn(
-        'No SIGTERM or SIGINT listener is installed: call app.enableShutdownHooks(), or on SIGTERM the process dies without stopping hosted services or draining queued work',
-      );
-    }
+    // A standalone application context enables its shutdown hooks only once bootstrap is over: look again then.
+    if (!this.signals.attach()) setImmediate(() => this.warnWithoutShutdownHooks());
     const began = performance.now();
     this.entries = this.explorer.explore();
     this.host.register(this.entries);
@@ -74,8 +70,15 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     this.host.handleStops((reason) => this.requestStop(reason));
     if (this.entries.length > 0) {
       const names = this.entries.map((e) => e.name).join(', ');
-      this.logger.log(`Started ${this.entries.length} hosted services in ${Math.round(performance.now() - began)} ms: ${names}`);
+      this.logger.log(`Started ${count(this.entries.length, 'hosted service')} in ${Math.round(performance.now() - began)} ms: ${names}`);
     }
+  }
+
+  private warnWithoutShutdownHooks(): void {
+    if (this.signals.attach() || this.phase === 'stopping' || this.phase === 'stopped') return;
+    this.logger.warn(
+      'No SIGTERM or SIGINT listener is installed: call app.enableShutdownHooks(), or on SIGTERM the process dies without stopping hosted services or draining queued work',
+    );
   }
 
   /** A shutdown signal while services start: abort their start signal (Nest waits for init before it shuts down). */
@@ -104,13 +107,14 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
   }
 
   beforeApplicationShutdown(): Promise<void> {
+    this.signals.attach(); // hooks enabled late are still there until Nest's shutdown ends
     this.stopping ??= this.stop();
     return this.stopping;
   }
 
   onApplicationShutdown(signal?: string): void {
     // After a signal Nest re-raises it, and the guard turns that into a clean exit; after app.close() nothing will.
-    if (signal === undefined) this.signals?.dispose();
+    if (signal === undefined) this.signals.dispose();
   }
 
   /** `BackgroundHost.stopApplication()` lands here once start-up is over. */
@@ -119,7 +123,7 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     this.stopRequested = true;
     const why = reason === undefined ? '' : `: ${describeReason(reason)}`;
     this.logger.log(`Application stop requested${why}`);
-    if (this.signals?.raise()) return;
+    if (this.signals.raise()) return;
     this.logger.error(
       'stopApplication() cannot close the Nest application without app.enableShutdownHooks(): stopping hosted services and draining queues now; the application stays up until app.close()',
     );
@@ -150,7 +154,7 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
 
   /** .NET 11: a host stopped by a failed BackgroundService exits non-zero, whatever ends the process. */
   private markProcessFailed(): void {
-    if (!this.signals) return; // no process of ours to end: under a test module, only the log and the state tell
+    if (!this.signals.attach()) return; // no process of ours to end: under a test module, only the log and the state tell
     process.exitCode = 1;
     process.once('exit', () => {
       if (!process.exitCode) process.exitCode = 1;
@@ -188,7 +192,7 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
       const terminated = await this.threads.close(deadline);
       if (terminated.length > 0) {
         this.logger.error(
-          `Worker threads: ${terminated.length} tasks still running at the shutdown deadline were terminated: ${terminated.join(', ')}`,
+          `Worker threads: ${count(terminated.length, 'task')} still running at the shutdown deadline were terminated: ${terminated.join(', ')}`,
         );
       }
 
@@ -206,16 +210,16 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     for (const report of reports) {
       const q = `Queue "${report.queue}"`;
       if (report.cancelledPending.length > 0) {
-        this.logger.warn(`${q}: ${report.cancelledPending.length} pending items cancelled at the shutdown deadline: ${report.cancelledPending.join(', ')}`);
+        this.logger.warn(`${q}: ${count(report.cancelledPending.length, 'pending item')} cancelled at the shutdown deadline: ${report.cancelledPending.join(', ')}`);
       }
       if (report.cancelledRunning.length > 0) {
         this.logger.warn(
-          `${q}: ${report.cancelledRunning.length} running items cancelled at the shutdown deadline, their signals aborted: ${report.cancelledRunning.join(', ')}`,
+          `${q}: ${count(report.cancelledRunning.length, 'running item')} cancelled at the shutdown deadline, their signals aborted: ${report.cancelledRunning.join(', ')}`,
         );
       }
       if (report.abandoned.length > 0) {
         this.logger.error(
-          `${q}: ${report.abandoned.length} items still running ${SHUTDOWN_GRACE_MS} ms after the deadline, abandoned: ${report.abandoned.join(', ')}`,
+          `${q}: ${count(report.abandoned.length, 'item')} still running ${SHUTDOWN_GRACE_MS} ms after the deadline, abandoned: ${report.abandoned.join(', ')}`,
         );
       }
     }
@@ -234,7 +238,7 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     const unfinished = reports.reduce((n, r) => n + r.cancelledPending.length + r.cancelledRunning.length, 0);
     const abandonedText = abandoned > 0 ? ` (${abandoned} abandoned at the deadline)` : '';
     this.logger.log(
-      `Background work stopped in ${Math.round(performance.now() - began)} ms: ${services} hosted services stopped${abandonedText}; ` +
+      `Background work stopped in ${Math.round(performance.now() - began)} ms: ${count(services, 'hosted service')} stopped${abandonedText}; ` +
         `work items: ${succeeded} succeeded, ${failed} failed, ${cancelled} cancelled (${unfinished} at the shutdown deadline)`,
     );
   }

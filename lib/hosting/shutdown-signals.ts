@@ -3,54 +3,67 @@ import { LOG_CONTEXT } from '../background-work.constants.js';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 type Signal = (typeof SIGNALS)[number];
-
-/** Whether something (normally `app.enableShutdownHooks()`) listens for SIGTERM or SIGINT. */
-export function hasShutdownHooks(): boolean {
-  return SIGNALS.some((signal) => process.listenerCount(signal) > 0);
-}
+type Phase = 'running' | 'stopping' | 'stopped';
 
 /**
- * Works beside Nest's shutdown hooks. Nest re-raises the signal once its shutdown has run, which kills the process
- * with that signal; this guard catches the re-raised signal and exits with `process.exitCode` instead (0, or 1 after
- * a BackgroundService failed under 'stop-app'), as .NET does. A signal that arrives while stopping is logged, and the
- * drain goes on until its deadline.
+ * Works beside Nest's shutdown hooks (`app.enableShutdownHooks()`). Nest removes its listeners once its shutdown has
+ * run and re-raises the signal, which would kill the process by that signal; this guard catches the re-raised signal
+ * and exits with `process.exitCode` instead (0, or 1 after a BackgroundService failed under 'stop-app'), as .NET
+ * does. A signal that arrives while Nest still listens is Nest's to handle: the guard only logs that the shutdown
+ * already runs, and tells the lifecycle about the first one (to cut a start short).
  */
 export class ShutdownSignalGuard {
   private readonly logger = new Logger(LOG_CONTEXT);
-  private readonly signals: Signal[];
+  private readonly attached = new Set<Signal>();
   private received = false;
 
   constructor(
-    private readonly phase: () => 'running' | 'stopping' | 'stopped',
+    private readonly phase: () => Phase,
     private readonly onFirstSignal: () => void,
-  ) {
-    this.signals = SIGNALS.filter((signal) => process.listenerCount(signal) > 0);
-    for (const signal of this.signals) process.on(signal, this.onSignal);
+  ) {}
+
+  /**
+   * Listens beside every shutdown signal that something else (normally Nest) listens for. Safe to call again: a
+   * standalone application context enables its hooks only after bootstrap. Returns whether shutdown hooks exist.
+   */
+  attach(): boolean {
+    for (const signal of SIGNALS) {
+      if (!this.attached.has(signal) && process.listenerCount(signal) > 0) {
+        process.on(signal, this.onSignal);
+        this.attached.add(signal);
+      }
+    }
+    return SIGNALS.some((signal) => this.othersListen(signal));
   }
 
-  /** Sends the process the signal that Nest listens for, so that Nest runs its whole graceful shutdown. */
+  /** Sends the process a signal that Nest listens for, so that Nest runs its whole graceful shutdown. */
   raise(): boolean {
-    const signal = this.signals.find((s) => process.listenerCount(s) > 1);
+    this.attach();
+    const signal = SIGNALS.find((s) => this.othersListen(s));
     if (signal === undefined) return false;
     process.kill(process.pid, signal);
     return true;
   }
 
   dispose(): void {
-    for (const signal of this.signals) process.removeListener(signal, this.onSignal);
+    for (const signal of this.attached) process.removeListener(signal, this.onSignal);
+    this.attached.clear();
+  }
+
+  private othersListen(signal: Signal): boolean {
+    return process.listenerCount(signal) > (this.attached.has(signal) ? 1 : 0);
   }
 
   private readonly onSignal = (signal: Signal): void => {
-    const phase = this.phase();
-    if (phase === 'stopped') {
+    if (this.phase() === 'stopped' && !this.othersListen(signal)) {
+      // Nest has finished and re-raised the signal: end the process with its exit code rather than by the signal.
       this.dispose();
       process.exit();
     }
-    if (this.received || phase === 'stopping') {
+    if (this.received) {
       this.logger.warn(`Received ${signal} again: already shutting down, the drain goes on until the shutdown deadline`);
       return;
     }
-    // The first signal: Nest's own listener runs the shutdown; the lifecycle only needs to know (to cut a start short).
     this.received = true;
     this.onFirstSignal();
   };

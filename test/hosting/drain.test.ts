@@ -76,7 +76,7 @@ describe('drain at shutdown', () => {
     await sleep(10);
     await app.close();
     expect(deaf.state).toBe('cancelled');
-    expect(logger.messages('error')).toContain(`Queue "default": 1 items still running 1000 ms after the deadline, abandoned: #${deaf.id} "deaf"`);
+    expect(logger.messages('error')).toContain(`Queue "default": 1 item still running 1000 ms after the deadline, abandoned: #${deaf.id} "deaf"`);
   });
 
   it('refuses new work with QueueClosedError while draining and after, and rejects waiting enqueueAsync calls', async () => {

@@ -161,8 +161,8 @@ describe('WorkerThreads at shutdown', () => {
     expect(Date.now() - began).toBeLessThan(10_000);
     expect(item.state).toBe('cancelled');
     await expect(direct).rejects.toBeDefined();
-    expect(logger.messages('warn').join('\n')).toContain(`running items cancelled at the shutdown deadline, their signals aborted: #${item.id} "endless-pdf"`);
-    expect(logger.messages('error')).toContain('Worker threads: 1 tasks still running at the shutdown deadline were terminated: spin.task.ts#forever');
+    expect(logger.messages('warn').join('\n')).toContain(`1 running item cancelled at the shutdown deadline, their signals aborted: #${item.id} "endless-pdf"`);
+    expect(logger.messages('error')).toContain('Worker threads: 1 task still running at the shutdown deadline were terminated: spin.task.ts#forever');
   });
 });
 
