@@ -15,7 +15,7 @@ import { WorkerThreads } from '../threads/worker-threads.js';
 import { BackgroundHost, type ServiceEntry } from './background-host.js';
 import { BackgroundService, ServiceStoppingError } from './background-service.js';
 import { HostedServiceExplorer } from './hosted-service.explorer.js';
-import { ServiceRunner, settlesBefore } from './service-runner.js';
+import { HostedServiceStartError, ServiceRunner, settlesBefore } from './service-runner.js';
 import { ShutdownSignalGuard } from './shutdown-signals.js';
 import { count } from '../text.js';
 
@@ -40,6 +40,7 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     () => this.cancelStart(),
   );
   private stopRequested = false;
+  private startAbandoned = false;
 
   constructor(
     @Inject(BACKGROUND_WORK_OPTIONS) private readonly options: ResolvedModuleOptions,
@@ -95,8 +96,16 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     const abandoned = new Promise<void>((_, reject) => {
       const onAbort = (): void => {
         const timer = setTimeout(() => {
-          const names = this.entries.filter((e) => e.state === 'starting').map((e) => e.name);
-          reject(new Error(`Hosted services still starting ${this.options.shutdownTimeout} ms after shutdown began were abandoned: ${names.join(', ')}`));
+          const stuck = this.entries.filter((e) => e.state === 'starting');
+          const names = stuck.map((e) => e.name).join(', ');
+          const cause = new Error(`start() ignored its aborted signal for ${this.options.shutdownTimeout} ms after shutdown began and was abandoned`);
+          for (const entry of stuck) {
+            entry.state = 'failed';
+            entry.error = cause;
+          }
+          this.startAbandoned = true;
+          this.logger.error(`Hosted services still starting ${this.options.shutdownTimeout} ms after shutdown began were abandoned: ${names}`);
+          reject(new HostedServiceStartError(names, cause));
         }, this.options.shutdownTimeout);
         starting.then(() => clearTimeout(timer), () => clearTimeout(timer));
       };
@@ -173,7 +182,7 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     const deadline = deadlineController.signal;
     try {
       this.host.emit('stopping');
-      if (wasStarting && this.starting) {
+      if (wasStarting && this.starting && !this.startAbandoned) {
         this.startAbort.abort(new ServiceStoppingError());
         this.logger.warn('Shutdown began while hosted services were starting; waiting for their start to end');
         await settlesBefore(this.starting.catch(ignore), deadline);
