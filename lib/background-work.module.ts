@@ -33,7 +33,18 @@ export class BackgroundWorkModule {
     if (!Array.isArray(names)) {
       throw new TypeError(`BackgroundWorkModule.forRootAsync options.queues must be an array of queue names, got ${describe(names)}`);
     }
-    names.forEach((name, i) => checkString(`BackgroundWorkModule.forRootAsync options.queues[${i}]`, name));
+    names.forEach((name, i) => {
+      checkString(`BackgroundWorkModule.forRootAsync options.queues[${i}]`, name);
+      if (name === DEFAULT_QUEUE) {
+        throw new RangeError(`BackgroundWorkModule.forRootAsync options.queues must not name "${DEFAULT_QUEUE}": that is the default queue`);
+      }
+      if (names.indexOf(name) !== i) throw new RangeError(`BackgroundWorkModule.forRootAsync options.queues names "${name}" twice`);
+    });
+    for (const key of ['imports', 'inject'] as const) {
+      if (o[key] !== undefined && !Array.isArray(o[key])) {
+        throw new TypeError(`BackgroundWorkModule.forRootAsync options.${key} must be an array, got ${describe(o[key])}`);
+      }
+    }
     const optionsProvider: Provider = {
       provide: BACKGROUND_WORK_OPTIONS,
       inject: options.inject ?? [],

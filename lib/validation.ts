@@ -73,10 +73,15 @@ export function checkSignal(path: string, value: unknown): AbortSignal {
 
 /** A plain object whose keys are all known: a misspelt option is an error, not a silent default. */
 export function checkObject(path: string, value: unknown, keys?: readonly string[]): Record<string, unknown> {
+  // Plain objects only: an AbortSignal or a Map passed where options go has no own keys and would pass unnoticed.
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new TypeError(`${path} must be an object, got ${describe(value)}`);
   }
-  for (const key of keys === undefined ? [] : Object.keys(value)) {
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) {
+    throw new TypeError(`${path} must be a plain object, got ${describe(value)}`);
+  }
+  for (const key of keys === undefined ? [] : Object.keys(value as object)) {
     if (!keys!.includes(key)) {
       throw new TypeError(`${path} has an unknown option "${key}"; known options are ${keys!.join(', ')}`);
     }

@@ -7,9 +7,13 @@ import { MailerService } from './mailer.service.js';
 import { Outbox } from './outbox.js';
 import { OutboxPoller } from './outbox.poller.js';
 import { RatesController } from './rates.controller.js';
+import { ReportsController } from './reports.controller.js';
+import { ReportsService } from './reports.service.js';
 import { sampleConfigProvider } from './sample.config.js';
 import { SmtpSinkService } from './smtp-sink.service.js';
 import { StatusController } from './status.controller.js';
+import { ThumbnailsController } from './thumbnails.controller.js';
+import { ThumbnailsService } from './thumbnails.service.js';
 
 @Module({
   imports: [
@@ -17,11 +21,26 @@ import { StatusController } from './status.controller.js';
       queues: {
         // Two sends at a time; a failed send is tried twice more after 200 then 400 ms; one attempt may take 10 s.
         email: { concurrency: 2, retry: { attempts: 3, backoff: 'exponential', delay: 200 }, timeout: 10_000 },
+        // CPU work (thumbnails, PDF reports): as many at once as there are threads, at most 20 waiting (then 503),
+        // and a job that runs past 60 s has its thread terminated.
+        cpu: { concurrency: 2, capacity: 20, timeout: 60_000 },
       },
+      // The worker-thread pool behind WorkerThreads: two threads, kept 30 s when idle, each with a bounded heap.
+      threads: { maxThreads: 2, idleTimeout: 30_000, resourceLimits: { maxOldGenerationSizeMb: 512 } },
     }),
   ],
-  controllers: [EmailsController, StatusController, RatesController],
+  controllers: [EmailsController, StatusController, RatesController, ThumbnailsController, ReportsController],
   // Hosted services are ordinary providers: @HostedService() is what makes the library start and stop them.
-  providers: [sampleConfigProvider, SmtpSinkService, MailerService, Outbox, EmailService, OutboxPoller, ExchangeRatesService],
+  providers: [
+    sampleConfigProvider,
+    SmtpSinkService,
+    MailerService,
+    Outbox,
+    EmailService,
+    OutboxPoller,
+    ExchangeRatesService,
+    ThumbnailsService,
+    ReportsService,
+  ],
 })
 export class AppModule {}

@@ -1,19 +1,23 @@
 import { Controller, Get } from '@nestjs/common';
-import { BackgroundHost, BackgroundQueue, InjectQueue } from 'nestjs-background-work';
+import { BackgroundHost, BackgroundQueue, InjectQueue, WorkerThreads } from 'nestjs-background-work';
 
-/** What the background machinery is doing: queue counters and the state of every hosted service. */
+/** What the background machinery is doing: queue counters, the worker-thread pool and every hosted service. */
 @Controller('status')
 export class StatusController {
   constructor(
     private readonly queue: BackgroundQueue, // the default queue is injected by its class
     @InjectQueue('email') private readonly emailQueue: BackgroundQueue,
+    @InjectQueue('cpu') private readonly cpuQueue: BackgroundQueue,
+    private readonly threads: WorkerThreads,
     private readonly host: BackgroundHost,
   ) {}
 
   @Get()
   status(): object {
     return {
-      queues: { default: this.queue.stats(), email: this.emailQueue.stats() },
+      queues: { default: this.queue.stats(), email: this.emailQueue.stats(), cpu: this.cpuQueue.stats() },
+      // Threads, tasks queued and running, utilization, run and wait time percentiles (ms).
+      threads: this.threads.stats(),
       // An Error serializes as {}: show a failed service's message instead.
       services: this.host.services().map((s) => (s.error === undefined ? s : { ...s, error: String(s.error) })),
     };

@@ -1,3 +1,4 @@
+import { describe } from '../validation.js';
 import type { QueuedWork } from './queued-work.js';
 import type { WorkContext } from './work-item.js';
 
@@ -13,6 +14,7 @@ export interface ProgressSink {
 export class Attempt implements WorkContext {
   private controller: AbortController | undefined = undefined;
   private abortReason: unknown = undefined;
+  private boundProgress: ((value: number) => void) | undefined = undefined;
   /** True once the item has moved on (timed out, cancelled) while the function may still be running. */
   abandoned = false;
   /** When the signal aborted, for the warning about work that ignores it. */
@@ -42,13 +44,15 @@ export class Attempt implements WorkContext {
     return this.controller.signal;
   }
 
-  /** Bound once, so that `const { progress } = ctx` works too. */
-  readonly progress = (value: number): void => {
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new TypeError(`progress() takes a finite number, got ${String(value)}`);
-    }
-    if (!this.abandoned) this.sink.reportProgress(this, value);
-  };
+  /** Bound on first read, so that `const { progress } = ctx` works too, without a closure per attempt up front. */
+  get progress(): (value: number) => void {
+    return (this.boundProgress ??= (value: number): void => {
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        throw new TypeError(`progress() takes a finite number, got ${describe(value)}`);
+      }
+      if (!this.abandoned) this.sink.reportProgress(this, value);
+    });
+  }
 
   abort(reason: unknown): void {
     if (this.abortedAt !== 0) return;

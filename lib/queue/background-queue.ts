@@ -3,6 +3,7 @@ import { Subject, type Observable } from 'rxjs';
 import { checkFunction, checkObject, checkSignal, checkString } from '../validation.js';
 import { Attempt, type ProgressSink } from './attempt.js';
 import { Deque } from './deque.js';
+import { SignalLinks } from './signal-links.js';
 import { CancelledError, QueueClosedError, QueueFullError, TimeoutError } from './queue.errors.js';
 import type { ResolvedQueueOptions } from './queue.options.js';
 import { QueuedWork, type WorkOwner } from './queued-work.js';
@@ -67,6 +68,7 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
   /** Items waiting out a retry delay. */
   private readonly retrying = new Set<QueuedWork<any>>();
   private readonly waiters = new Deque<Waiter>();
+  private readonly signalLinks = new SignalLinks<QueuedWork<any>>((item, reason) => this.cancelItem(item, reason));
   private idleWaiters: (() => void)[] = [];
   private settledWaiter: (() => void) | undefined = undefined;
   private pendingCount = 0;
@@ -98,7 +100,7 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
    */
   enqueue<T>(work: WorkFunction<T>, options?: EnqueueOptions): WorkItem<T> {
     checkFunction(`${this.name}.enqueue(work)`, work);
-    const valid = this.validate(options);
+    const valid = this.validate(options, 'enqueue');
     if (this.closed) throw new QueueClosedError(this.name);
     if (this.pendingCount >= this.options.capacity) throw new QueueFullError(this.name, this.options.capacity);
     return this.accept(work, valid);
@@ -110,7 +112,7 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
    */
   enqueueAsync<T>(work: WorkFunction<T>, options?: EnqueueOptions): Promise<WorkItem<T>> {
     checkFunction(`${this.name}.enqueueAsync(work)`, work);
-    const valid = this.validate(options);
+    const valid = this.validate(options, 'enqueueAsync');
     if (this.closed) return Promise.reject(new QueueClosedError(this.name));
     if (valid.signal?.aborted) return Promise.reject(valid.signal.reason);
     if (this.waiters.length === 0 && this.pendingCount < this.options.capacity) {
@@ -239,6 +241,11 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
   }
 
   /** @internal */
+  unlinkSignal(item: QueuedWork<any>): void {
+    this.signalLinks.remove(item.signal!, item);
+  }
+
+  /** @internal */
   reportProgress(attempt: Attempt, value: number): void {
     attempt.work.progress = value;
     if (this.events.observed) {
@@ -249,11 +256,11 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
 
   // ---- internals ----------------------------------------------------------------------------------------------
 
-  private validate(options: EnqueueOptions | undefined): ValidEnqueueOptions {
+  private validate(options: EnqueueOptions | undefined, method: 'enqueue' | 'enqueueAsync'): ValidEnqueueOptions {
     if (options === undefined) {
       return { name: undefined, timeout: this.options.timeout, retry: this.options.retry, signal: undefined };
     }
-    const path = `${this.name}.enqueue options`;
+    const path = `${this.name}.${method} options`;
     const o = checkObject(path, options, ENQUEUE_KEYS);
     return {
       name: o.name === undefined ? undefined : checkString(`${path}.name`, o.name),
@@ -273,11 +280,8 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
         this.cancelItem(item, signal.reason);
         return item;
       }
-      const onAbort = (): void => {
-        this.cancelItem(item, signal.reason);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      item.unlink = () => signal.removeEventListener('abort', onAbort);
+      item.signal = signal;
+      this.signalLinks.add(signal, item);
     }
     this.queued.push(item);
     if (!this.pumpScheduled && !this.pumping) {
@@ -421,7 +425,10 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
       if (waiter.done) continue;
       waiter.done = true;
       waiter.unlink?.();
-      waiter.resolve(this.accept(waiter.fn, waiter.options));
+      // Its signal may have aborted in the same turn that made room (it cancelled the item ahead): reject, as promised.
+      const signal = waiter.options.signal;
+      if (signal?.aborted) waiter.reject(signal.reason);
+      else waiter.resolve(this.accept(waiter.fn, waiter.options));
     }
   }
 

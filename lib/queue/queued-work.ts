@@ -8,6 +8,8 @@ const ignore = (): void => {};
 /** The queue side of a `WorkItem`: the parts of it that only the owning queue changes. */
 export interface WorkOwner {
   cancelItem(item: QueuedWork<any>, reason: unknown): boolean;
+  /** The item has ended: let go of its caller signal. */
+  unlinkSignal(item: QueuedWork<any>): void;
 }
 
 /**
@@ -23,11 +25,12 @@ export class QueuedWork<T> implements WorkItem<T> {
   current: Attempt | undefined = undefined;
   /** Set while the item waits out a retry delay. */
   retryTimer: NodeJS.Timeout | undefined = undefined;
-  /** Removes the listener on the caller's signal once the item has ended. */
-  unlink: (() => void) | undefined = undefined;
+  /** The caller's signal, linked until the item ends. */
+  signal: AbortSignal | undefined = undefined;
   private outcome: unknown = undefined;
   private promise: Promise<T> | undefined = undefined;
   private resolve: ((value: T) => void) | undefined = undefined;
+  private boundCancel: ((reason?: unknown) => boolean) | undefined = undefined;
   private reject: ((error: unknown) => void) | undefined = undefined;
 
   constructor(
@@ -56,8 +59,9 @@ export class QueuedWork<T> implements WorkItem<T> {
     return this.promise;
   }
 
-  cancel(reason?: unknown): boolean {
-    return this.owner.cancelItem(this, reason);
+  /** Bound on first read, so that `const { cancel } = item` works too, without a closure per item up front. */
+  get cancel(): (reason?: unknown) => boolean {
+    return (this.boundCancel ??= (reason?: unknown) => this.owner.cancelItem(this, reason));
   }
 
   /** Moves the item to its terminal state and settles `result`. */
@@ -66,9 +70,9 @@ export class QueuedWork<T> implements WorkItem<T> {
     this.outcome = outcome;
     this.current = undefined;
     this.fn = undefined;
-    if (this.unlink !== undefined) {
-      this.unlink();
-      this.unlink = undefined;
+    if (this.signal !== undefined) {
+      this.owner.unlinkSignal(this);
+      this.signal = undefined;
     }
     if (state === 'succeeded') this.resolve?.(outcome as T);
     else this.reject?.(outcome);

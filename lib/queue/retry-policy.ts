@@ -1,4 +1,4 @@
-import { MAX_TIMER_DELAY, checkBoolean, checkNumber, checkObject, checkOneOf } from '../validation.js';
+import { MAX_TIMER_DELAY, checkBoolean, checkNumber, checkObject, checkOneOf, describe } from '../validation.js';
 import type { RetryPolicy } from './queue.options.js';
 
 export type ResolvedRetryPolicy = Required<RetryPolicy>;
@@ -11,14 +11,22 @@ export function resolveRetryPolicy(path: string, value: unknown): ResolvedRetryP
   if (typeof value === 'number') {
     return resolveRetryPolicy(path, { attempts: checkNumber(path, value, { min: 1 }) });
   }
+  if (value === null || typeof value !== 'object') {
+    throw new TypeError(`${path} must be a number of attempts or a RetryPolicy object, got ${describe(value)}`);
+  }
   const policy = checkObject(path, value, RETRY_KEYS);
   const resolved: ResolvedRetryPolicy = {
     attempts: checkNumber(`${path}.attempts`, policy.attempts, { min: 1 }),
     backoff: policy.backoff === undefined ? 'exponential' : checkOneOf(`${path}.backoff`, policy.backoff, ['fixed', 'exponential']),
     delay: policy.delay === undefined ? 1_000 : checkNumber(`${path}.delay`, policy.delay, { min: 0, max: MAX_TIMER_DELAY }),
-    maxDelay: policy.maxDelay === undefined ? 30_000 : checkNumber(`${path}.maxDelay`, policy.maxDelay, { min: 0, max: MAX_TIMER_DELAY }),
+    maxDelay: policy.maxDelay === undefined ? 0 : checkNumber(`${path}.maxDelay`, policy.maxDelay, { min: 0, max: MAX_TIMER_DELAY }),
     jitter: policy.jitter === undefined ? false : checkBoolean(`${path}.jitter`, policy.jitter),
   };
+  // Unset, the cap is 30 s, or the first delay when that is longer; set, it must not undercut the first delay.
+  if (policy.maxDelay === undefined) resolved.maxDelay = Math.max(30_000, resolved.delay);
+  else if (resolved.maxDelay < resolved.delay) {
+    throw new RangeError(`${path}.maxDelay (${resolved.maxDelay}) must not be less than ${path}.delay (${resolved.delay})`);
+  }
   if (resolved.attempts === 1) return undefined;
   return resolved;
 }

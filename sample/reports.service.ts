@@ -1,0 +1,43 @@
+import { Injectable } from '@nestjs/common';
+import { BackgroundQueue, InjectQueue, WorkerThreads, type WorkItem } from 'nestjs-background-work';
+import { FileJobs, type FileJobView } from './file-jobs.js';
+import type { ReportRequest } from './report-request.js';
+import { runFileTask, type RenderedFile } from './run-file-task.js';
+import type { ReportInput, ReportOutput } from './tasks/report.task.js';
+
+/** Built: tasks/report.task.js; under Vitest, WorkerThreads falls back to the .ts beside it. */
+const REPORT_TASK = new URL('./tasks/report.task.js', import.meta.url);
+
+/** Renders PDF reports on the `cpu` queue, each on a worker thread, and keeps the recent ones. */
+@Injectable()
+export class ReportsService {
+  private readonly jobs = new FileJobs('reports', { jobs: 200, bytes: 128 * 1024 * 1024 });
+
+  constructor(
+    @InjectQueue('cpu') private readonly queue: BackgroundQueue,
+    private readonly threads: WorkerThreads,
+  ) {}
+
+  /** Queues the report; throws QueueFullError or QueueClosedError (503) when the queue cannot take it. */
+  enqueue(request: ReportRequest): WorkItem<RenderedFile> {
+    const requestedAt = new Date().toISOString();
+    const item = this.queue.enqueue(
+      async ({ signal, progress }) => {
+        // The task sends its progress (pages done) over a MessagePort; it lands in the work item's progress.
+        const { file } = await runFileTask<ReportInput, ReportOutput>(this.threads, REPORT_TASK, { ...request, requestedAt }, { signal, progress });
+        return file;
+      },
+      { name: `report:${request.pages}p` },
+    );
+    this.jobs.track(item);
+    return item;
+  }
+
+  view(id: number): FileJobView | undefined {
+    return this.jobs.view(id);
+  }
+
+  file(id: number): ReturnType<FileJobs['file']> {
+    return this.jobs.file(id);
+  }
+}

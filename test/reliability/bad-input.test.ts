@@ -1,0 +1,624 @@
+import { readFileSync } from 'node:fs';
+import { Test } from '@nestjs/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BackgroundQueue,
+  BackgroundWorkModule,
+  HostedService,
+  InjectQueue,
+  QueueClosedError,
+  QueueFullError,
+  WorkerThreads,
+  getQueueToken,
+  type BackgroundWorkModuleAsyncOptions,
+  type WorkContext,
+} from 'nestjs-background-work';
+import { CapturingLogger } from '../support/capturing-logger.js';
+import { createApp, gate, sleep, startApp, type TestApp } from '../support/create-app.js';
+
+/**
+ * The bad-input catalogue: every wrong input the library rejects, with the error it raises and the message that
+ * names what was wrong. README.md's Errors section lists the same catalogue; the last test checks that the two agree.
+ */
+
+/** Where the error surfaces. */
+type Raised = 'call' | 'promise' | 'creation' | 'bootstrap';
+
+const RAISED: Record<Raised, string> = {
+  call: 'thrown by the call',
+  promise: 'the returned promise rejects',
+  creation: '`compile()` / `NestFactory.create()` rejects',
+  bootstrap: '`app.init()` rejects',
+};
+
+/** What the calls of the catalogue work on: live and closed queues, a running item's context, worker threads. */
+interface Env {
+  /** The default queue of a running app. */
+  queue: BackgroundQueue;
+  /** A named queue (concurrency 1, capacity 1) with one item running and one pending: full. */
+  full: BackgroundQueue;
+  /** The context of an item that is still running. */
+  ctx: WorkContext;
+  /** The default queue of an app that has been closed. */
+  closedQueue: BackgroundQueue;
+  threads: WorkerThreads;
+  closedThreads: WorkerThreads;
+  /** WorkerThreads of an app configured with `threads: false`. */
+  threadsOff: WorkerThreads;
+}
+
+interface BadInput {
+  /** The wrong input, as README.md shows it. */
+  input: string;
+  raised: Raised;
+  error: new (...args: any[]) => Error;
+  /** A part of the message (often all of it): it names the option or call and the value received. */
+  message: string;
+  call: (env: Env) => unknown;
+}
+
+const work = (): void => {};
+const TASK = new URL('../threads/tasks/double.task.js', import.meta.url);
+const root = (options: unknown) => BackgroundWorkModule.forRoot(options as never);
+const queueOptions = (options: unknown) => root({ queue: options });
+const retry = (policy: unknown) => root({ queue: { retry: policy } });
+const threads = (options: unknown) => root({ threads: options });
+const async = (options: unknown) => BackgroundWorkModule.forRootAsync(options as never);
+/** Module creation with forRootAsync: where the factory's result is checked. */
+const compileAsync = (options: BackgroundWorkModuleAsyncOptions) =>
+  Test.createTestingModule({ imports: [BackgroundWorkModule.forRootAsync(options)] })
+    .setLogger(new CapturingLogger())
+    .compile();
+
+@HostedService()
+class NoStartStop {}
+
+const M = 'BackgroundWorkModule options';
+const Q = `${M}.queue`;
+const R = `${Q}.retry`;
+const T = `${M}.threads`;
+const A = 'BackgroundWorkModule.forRootAsync options';
+const E = 'default.enqueue options';
+const EA = 'default.enqueueAsync options';
+const RANGE_MS = 'an integer from 0 to 2147483647';
+const TIMEOUT = 'an integer from 1 to 2147483647 or Infinity';
+const RUN_TASK = "WorkerThreads.run(task) must be a URL, a file URL or an absolute path, such as new URL('./resize.task.js', import.meta.url)";
+
+const catalogue: BadInput[] = [
+  // ---- BackgroundWorkModule.forRoot() -------------------------------------------------------------------------
+  { input: '`forRoot(null)`', raised: 'call', error: TypeError, message: `${M} must be an object, got null`, call: () => root(null) },
+  { input: "`forRoot('fast')`", raised: 'call', error: TypeError, message: `${M} must be an object, got "fast"`, call: () => root('fast') },
+  {
+    input: '`forRoot()` with a misspelt key `shutdownTimout`',
+    raised: 'call',
+    error: TypeError,
+    message: `${M} has an unknown option "shutdownTimout"; known options are shutdownTimeout, queue, queues`,
+    call: () => root({ shutdownTimout: 5 }),
+  },
+  { input: '`shutdownTimeout: -1`', raised: 'call', error: RangeError, message: `${M}.shutdownTimeout must be ${RANGE_MS}, got -1`, call: () => root({ shutdownTimeout: -1 }) },
+  { input: '`shutdownTimeout: NaN`', raised: 'call', error: TypeError, message: `${M}.shutdownTimeout must be a number, got NaN`, call: () => root({ shutdownTimeout: Number.NaN }) },
+  { input: '`shutdownTimeout: Infinity`', raised: 'call', error: RangeError, message: `${M}.shutdownTimeout must be ${RANGE_MS}, got Infinity`, call: () => root({ shutdownTimeout: Infinity }) },
+  {
+    input: '`shutdownTimeout: 2 ** 31` (past the longest timer)',
+    raised: 'call',
+    error: RangeError,
+    message: `${M}.shutdownTimeout must be ${RANGE_MS}, got 2147483648`,
+    call: () => root({ shutdownTimeout: 2 ** 31 }),
+  },
+  { input: "`shutdownTimeout: '30s'`", raised: 'call', error: TypeError, message: `${M}.shutdownTimeout must be a number, got "30s"`, call: () => root({ shutdownTimeout: '30s' }) },
+  { input: "`startConcurrently: 'yes'`", raised: 'call', error: TypeError, message: `${M}.startConcurrently must be a boolean, got "yes"`, call: () => root({ startConcurrently: 'yes' }) },
+  { input: '`stopConcurrently: 1`', raised: 'call', error: TypeError, message: `${M}.stopConcurrently must be a boolean, got 1`, call: () => root({ stopConcurrently: 1 }) },
+  { input: "`onServiceError: 'crash'`", raised: 'call', error: RangeError, message: `${M}.onServiceError must be 'stop-app' or 'log', got "crash"`, call: () => root({ onServiceError: 'crash' }) },
+  { input: '`onServiceError: true`', raised: 'call', error: TypeError, message: `${M}.onServiceError must be 'stop-app' or 'log', got true`, call: () => root({ onServiceError: true }) },
+  { input: '`queues: []`', raised: 'call', error: TypeError, message: `${M}.queues must be an object, got an array`, call: () => root({ queues: [] }) },
+  { input: '`queues: { default: {} }`', raised: 'call', error: RangeError, message: `${M}.queues must not name a queue "default"`, call: () => root({ queues: { default: {} } }) },
+  { input: "`queues: { '': {} }`", raised: 'call', error: TypeError, message: `${M}.queues key must be a non-empty string, got ""`, call: () => root({ queues: { '': {} } }) },
+  { input: "`queues: { email: 'fast' }`", raised: 'call', error: TypeError, message: `${M}.queues.email must be an object, got "fast"`, call: () => root({ queues: { email: 'fast' } }) },
+  {
+    input: '`queues: { email: { concurrency: -1 } }`',
+    raised: 'call',
+    error: RangeError,
+    message: `${M}.queues.email.concurrency must be an integer >= 1 or Infinity, got -1`,
+    call: () => root({ queues: { email: { concurrency: -1 } } }),
+  },
+
+  // ---- QueueOptions (the default queue's; named queues and enqueue options use the same rules) ---------------
+  { input: '`queue: 4`', raised: 'call', error: TypeError, message: `${Q} must be an object, got 4`, call: () => queueOptions(4) },
+  {
+    input: '`queue: { concurency: 2 }` (misspelt)',
+    raised: 'call',
+    error: TypeError,
+    message: `${Q} has an unknown option "concurency"; known options are concurrency, capacity, timeout, retry`,
+    call: () => queueOptions({ concurency: 2 }),
+  },
+  { input: '`concurrency: 0`', raised: 'call', error: RangeError, message: `${Q}.concurrency must be an integer >= 1 or Infinity, got 0`, call: () => queueOptions({ concurrency: 0 }) },
+  { input: '`concurrency: 1.5`', raised: 'call', error: RangeError, message: `${Q}.concurrency must be an integer >= 1 or Infinity, got 1.5`, call: () => queueOptions({ concurrency: 1.5 }) },
+  { input: "`concurrency: '4'`", raised: 'call', error: TypeError, message: `${Q}.concurrency must be a number, got "4"`, call: () => queueOptions({ concurrency: '4' }) },
+  { input: '`capacity: -3`', raised: 'call', error: RangeError, message: `${Q}.capacity must be an integer >= 1 or Infinity, got -3`, call: () => queueOptions({ capacity: -3 }) },
+  { input: '`capacity: NaN`', raised: 'call', error: TypeError, message: `${Q}.capacity must be a number, got NaN`, call: () => queueOptions({ capacity: Number.NaN }) },
+  { input: '`timeout: 0`', raised: 'call', error: RangeError, message: `${Q}.timeout must be ${TIMEOUT}, got 0`, call: () => queueOptions({ timeout: 0 }) },
+  { input: '`timeout: -Infinity`', raised: 'call', error: RangeError, message: `${Q}.timeout must be ${TIMEOUT}, got -Infinity`, call: () => queueOptions({ timeout: -Infinity }) },
+  { input: '`timeout: 2 ** 31`', raised: 'call', error: RangeError, message: `${Q}.timeout must be ${TIMEOUT}, got 2147483648`, call: () => queueOptions({ timeout: 2 ** 31 }) },
+  { input: '`retry: 0`', raised: 'call', error: RangeError, message: `${R} must be an integer >= 1, got 0`, call: () => retry(0) },
+  { input: '`retry: 2.5`', raised: 'call', error: RangeError, message: `${R} must be an integer >= 1, got 2.5`, call: () => retry(2.5) },
+  { input: '`retry: Infinity`', raised: 'call', error: RangeError, message: `${R} must be an integer >= 1, got Infinity`, call: () => retry(Infinity) },
+  { input: "`retry: '3'`", raised: 'call', error: TypeError, message: `${R} must be a number of attempts or a RetryPolicy object, got "3"`, call: () => retry('3') },
+  { input: '`retry: null`', raised: 'call', error: TypeError, message: `${R} must be a number of attempts or a RetryPolicy object, got null`, call: () => retry(null) },
+  {
+    input: '`retry: { attempts: 3, delay: 5000, maxDelay: 10 }` (a cap below the first delay)',
+    raised: 'call',
+    error: RangeError,
+    message: `${R}.maxDelay (10) must not be less than ${R}.delay (5000)`,
+    call: () => retry({ attempts: 3, delay: 5000, maxDelay: 10 }),
+  },
+
+  // ---- RetryPolicy ---------------------------------------------------------------------------------------------
+  { input: '`retry: { delay: 10 }` (no `attempts`)', raised: 'call', error: TypeError, message: `${R}.attempts must be a number, got undefined`, call: () => retry({ delay: 10 }) },
+  { input: '`retry: { attempts: 0 }`', raised: 'call', error: RangeError, message: `${R}.attempts must be an integer >= 1, got 0`, call: () => retry({ attempts: 0 }) },
+  {
+    input: "`retry: { attempts: 3, backoff: 'linear' }`",
+    raised: 'call',
+    error: RangeError,
+    message: `${R}.backoff must be 'fixed' or 'exponential', got "linear"`,
+    call: () => retry({ attempts: 3, backoff: 'linear' }),
+  },
+  {
+    input: '`retry: { attempts: 3, backoff: 2 }`',
+    raised: 'call',
+    error: TypeError,
+    message: `${R}.backoff must be 'fixed' or 'exponential', got 2`,
+    call: () => retry({ attempts: 3, backoff: 2 }),
+  },
+  { input: '`retry: { attempts: 3, delay: -1 }`', raised: 'call', error: RangeError, message: `${R}.delay must be ${RANGE_MS}, got -1`, call: () => retry({ attempts: 3, delay: -1 }) },
+  {
+    input: '`retry: { attempts: 3, maxDelay: Infinity }`',
+    raised: 'call',
+    error: RangeError,
+    message: `${R}.maxDelay must be ${RANGE_MS}, got Infinity`,
+    call: () => retry({ attempts: 3, maxDelay: Infinity }),
+  },
+  { input: "`retry: { attempts: 3, jitter: 'yes' }`", raised: 'call', error: TypeError, message: `${R}.jitter must be a boolean, got "yes"`, call: () => retry({ attempts: 3, jitter: 'yes' }) },
+  {
+    input: '`retry: { attempts: 3, retries: 2 }`',
+    raised: 'call',
+    error: TypeError,
+    message: `${R} has an unknown option "retries"; known options are attempts, backoff, delay, maxDelay, jitter`,
+    call: () => retry({ attempts: 3, retries: 2 }),
+  },
+
+  // ---- WorkerThreadsOptions ------------------------------------------------------------------------------------
+  { input: '`threads: true`', raised: 'call', error: TypeError, message: `${T} must be an object, got true`, call: () => threads(true) },
+  {
+    input: '`threads: { max: 4 }`',
+    raised: 'call',
+    error: TypeError,
+    message: `${T} has an unknown option "max"; known options are minThreads, maxThreads, idleTimeout, maxQueue, resourceLimits`,
+    call: () => threads({ max: 4 }),
+  },
+  { input: '`threads: { maxThreads: 0 }`', raised: 'call', error: RangeError, message: `${T}.maxThreads must be an integer >= 1, got 0`, call: () => threads({ maxThreads: 0 }) },
+  { input: '`threads: { maxThreads: Infinity }`', raised: 'call', error: RangeError, message: `${T}.maxThreads must be an integer >= 1, got Infinity`, call: () => threads({ maxThreads: Infinity }) },
+  { input: '`threads: { minThreads: -1 }`', raised: 'call', error: RangeError, message: `${T}.minThreads must be an integer >= 0, got -1`, call: () => threads({ minThreads: -1 }) },
+  {
+    input: '`threads: { minThreads: 3, maxThreads: 2 }`',
+    raised: 'call',
+    error: RangeError,
+    message: `${T}.minThreads (3) must not be greater than maxThreads (2)`,
+    call: () => threads({ minThreads: 3, maxThreads: 2 }),
+  },
+  { input: '`threads: { idleTimeout: NaN }`', raised: 'call', error: TypeError, message: `${T}.idleTimeout must be a number, got NaN`, call: () => threads({ idleTimeout: Number.NaN }) },
+  { input: '`threads: { idleTimeout: -1 }`', raised: 'call', error: RangeError, message: `${T}.idleTimeout must be ${RANGE_MS} or Infinity, got -1`, call: () => threads({ idleTimeout: -1 }) },
+  { input: "`threads: { maxQueue: 'AUTO' }`", raised: 'call', error: RangeError, message: `${T}.maxQueue must be 'auto', got "AUTO"`, call: () => threads({ maxQueue: 'AUTO' }) },
+  { input: '`threads: { maxQueue: -1 }`', raised: 'call', error: RangeError, message: `${T}.maxQueue must be an integer >= 0 or Infinity, got -1`, call: () => threads({ maxQueue: -1 }) },
+  {
+    input: '`threads: { resourceLimits: { heap: 64 } }`',
+    raised: 'call',
+    error: TypeError,
+    message: `${T}.resourceLimits has an unknown option "heap"; known options are maxOldGenerationSizeMb`,
+    call: () => threads({ resourceLimits: { heap: 64 } }),
+  },
+  {
+    input: '`threads: { resourceLimits: { stackSizeMb: 0 } }`',
+    raised: 'call',
+    error: RangeError,
+    message: `${T}.resourceLimits.stackSizeMb must be an integer >= 1, got 0`,
+    call: () => threads({ resourceLimits: { stackSizeMb: 0 } }),
+  },
+
+  // ---- BackgroundWorkModule.forRootAsync() ---------------------------------------------------------------------
+  { input: '`forRootAsync()` without options', raised: 'call', error: TypeError, message: `${A} must be an object, got undefined`, call: () => async(undefined) },
+  { input: '`forRootAsync({})` (no `useFactory`)', raised: 'call', error: TypeError, message: `${A}.useFactory must be a function, got undefined`, call: () => async({}) },
+  {
+    input: '`forRootAsync({ useFactory: { shutdownTimeout: 5 } })` (an object, not a factory)',
+    raised: 'call',
+    error: TypeError,
+    message: `${A}.useFactory must be a function, got an object`,
+    call: () => async({ useFactory: { shutdownTimeout: 5 } }),
+  },
+  {
+    input: '`forRootAsync()` with an unknown key `useClass`',
+    raised: 'call',
+    error: TypeError,
+    message: `${A} has an unknown option "useClass"; known options are imports, inject, useFactory, queues`,
+    call: () => async({ useClass: Object, useFactory: () => ({}) }),
+  },
+  {
+    input: "`forRootAsync({ queues: 'email' })`",
+    raised: 'call',
+    error: TypeError,
+    message: `${A}.queues must be an array of queue names, got "email"`,
+    call: () => async({ queues: 'email', useFactory: () => ({}) }),
+  },
+  {
+    input: "`forRootAsync({ queues: ['default'] })`",
+    raised: 'call',
+    error: RangeError,
+    message: `${A}.queues must not name "default": that is the default queue`,
+    call: () => async({ queues: ['default'], useFactory: () => ({}) }),
+  },
+  {
+    input: "`forRootAsync({ queues: ['email', 'email'] })`",
+    raised: 'call',
+    error: RangeError,
+    message: `${A}.queues names "email" twice`,
+    call: () => async({ queues: ['email', 'email'], useFactory: () => ({}) }),
+  },
+  {
+    input: '`forRootAsync({ imports: ConfigModule })` (not an array)',
+    raised: 'call',
+    error: TypeError,
+    message: `${A}.imports must be an array, got a function`,
+    call: () => async({ imports: class ConfigModule {}, useFactory: () => ({}) }),
+  },
+  {
+    input: '`forRootAsync({ inject: Config })` (not an array)',
+    raised: 'call',
+    error: TypeError,
+    message: `${A}.inject must be an array, got a function`,
+    call: () => async({ inject: class Config {}, useFactory: () => ({}) }),
+  },
+  {
+    input: '`forRoot(new Map())` (not a plain object)',
+    raised: 'call',
+    error: TypeError,
+    message: `${M} must be a plain object, got an instance of Map`,
+    call: () => root(new Map()),
+  },
+  {
+    input: "`forRootAsync({ queues: [''] })`",
+    raised: 'call',
+    error: TypeError,
+    message: `${A}.queues[0] must be a non-empty string, got ""`,
+    call: () => async({ queues: [''], useFactory: () => ({}) }),
+  },
+  {
+    input: '`forRootAsync()` whose factory returns `null`',
+    raised: 'creation',
+    error: TypeError,
+    message: `${M} must be an object, got null`,
+    call: () => compileAsync({ useFactory: () => null as never }),
+  },
+  {
+    input: '`forRootAsync()` whose factory returns `{ shutdownTimeout: -5 }`',
+    raised: 'creation',
+    error: RangeError,
+    message: `${M}.shutdownTimeout must be ${RANGE_MS}, got -5`,
+    call: () => compileAsync({ useFactory: async () => ({ shutdownTimeout: -5 }) }),
+  },
+  {
+    input: "`forRootAsync()` declaring `queues: ['email']` whose factory configures `sms`",
+    raised: 'creation',
+    error: RangeError,
+    message: 'useFactory configured queues [sms] but forRootAsync declared queues [email]; they must match',
+    call: () => compileAsync({ queues: ['email'], useFactory: () => ({ queues: { sms: {} } }) }),
+  },
+
+  // ---- BackgroundQueue.enqueue() and EnqueueOptions ------------------------------------------------------------
+  { input: '`enqueue(undefined)`', raised: 'call', error: TypeError, message: 'default.enqueue(work) must be a function, got undefined', call: (env) => env.queue.enqueue(undefined as never) },
+  {
+    input: '`enqueue(promise)` (a promise, not a function)',
+    raised: 'call',
+    error: TypeError,
+    message: 'default.enqueue(work) must be a function, got an instance of Promise',
+    call: (env) => env.queue.enqueue(Promise.resolve(1) as never),
+  },
+  { input: "`enqueue('send-email')`", raised: 'call', error: TypeError, message: 'default.enqueue(work) must be a function, got "send-email"', call: (env) => env.queue.enqueue('send-email' as never) },
+  { input: "`enqueue(fn, 'welcome')` (a name, not options)", raised: 'call', error: TypeError, message: `${E} must be an object, got "welcome"`, call: (env) => env.queue.enqueue(work, 'welcome' as never) },
+  {
+    input: '`enqueue(fn, signal)` (a signal, not options)',
+    raised: 'call',
+    error: TypeError,
+    message: `${E} must be a plain object, got an instance of AbortSignal`,
+    call: (env) => env.queue.enqueue(work, new AbortController().signal as never),
+  },
+  {
+    input: "`enqueue(fn, { nmae: 'welcome' })` (misspelt)",
+    raised: 'call',
+    error: TypeError,
+    message: `${E} has an unknown option "nmae"; known options are name, timeout, retry, signal`,
+    call: (env) => env.queue.enqueue(work, { nmae: 'welcome' } as never),
+  },
+  { input: "`enqueue(fn, { name: '' })`", raised: 'call', error: TypeError, message: `${E}.name must be a non-empty string, got ""`, call: (env) => env.queue.enqueue(work, { name: '' }) },
+  { input: '`enqueue(fn, { name: 42 })`', raised: 'call', error: TypeError, message: `${E}.name must be a non-empty string, got 42`, call: (env) => env.queue.enqueue(work, { name: 42 as never }) },
+  { input: '`enqueue(fn, { timeout: 0 })`', raised: 'call', error: RangeError, message: `${E}.timeout must be ${TIMEOUT}, got 0`, call: (env) => env.queue.enqueue(work, { timeout: 0 }) },
+  { input: '`enqueue(fn, { timeout: NaN })`', raised: 'call', error: TypeError, message: `${E}.timeout must be a number, got NaN`, call: (env) => env.queue.enqueue(work, { timeout: Number.NaN }) },
+  { input: '`enqueue(fn, { retry: -1 })`', raised: 'call', error: RangeError, message: `${E}.retry must be an integer >= 1, got -1`, call: (env) => env.queue.enqueue(work, { retry: -1 }) },
+  {
+    input: "`enqueue(fn, { retry: { attempts: 2, delay: '1s' } })`",
+    raised: 'call',
+    error: TypeError,
+    message: `${E}.retry.delay must be a number, got "1s"`,
+    call: (env) => env.queue.enqueue(work, { retry: { attempts: 2, delay: '1s' as never } }),
+  },
+  {
+    input: '`enqueue(fn, { signal: { aborted: false } })`',
+    raised: 'call',
+    error: TypeError,
+    message: `${E}.signal must be an AbortSignal, got an object`,
+    call: (env) => env.queue.enqueue(work, { signal: { aborted: false } as never }),
+  },
+  {
+    input: '`enqueue(fn, { signal: controller })` (the controller, not its signal)',
+    raised: 'call',
+    error: TypeError,
+    message: `${E}.signal must be an AbortSignal, got an instance of AbortController`,
+    call: (env) => env.queue.enqueue(work, { signal: new AbortController() as never }),
+  },
+  {
+    input: '`enqueue()` on a full queue',
+    raised: 'call',
+    error: QueueFullError,
+    message: 'Queue "full" is full: 1 items are pending (raise its capacity or use enqueueAsync to wait for room)',
+    call: (env) => env.full.enqueue(work),
+  },
+  {
+    input: '`enqueue()` after shutdown began',
+    raised: 'call',
+    error: QueueClosedError,
+    message: 'Queue "default" is closed: the application is shutting down and accepts no new work',
+    call: (env) => env.closedQueue.enqueue(work),
+  },
+  {
+    input: '`enqueue(42)` after shutdown began (argument errors come first)',
+    raised: 'call',
+    error: TypeError,
+    message: 'default.enqueue(work) must be a function, got 42',
+    call: (env) => env.closedQueue.enqueue(42 as never),
+  },
+
+  // ---- BackgroundQueue.enqueueAsync(): argument errors are thrown, not returned as a rejection ----------------
+  { input: '`enqueueAsync(null)`', raised: 'call', error: TypeError, message: 'default.enqueueAsync(work) must be a function, got null', call: (env) => env.queue.enqueueAsync(null as never) },
+  {
+    input: "`enqueueAsync(fn, { signal: 'stop' })`",
+    raised: 'call',
+    error: TypeError,
+    message: `${EA}.signal must be an AbortSignal, got "stop"`,
+    call: (env) => env.queue.enqueueAsync(work, { signal: 'stop' as never }),
+  },
+  { input: '`enqueueAsync(fn, { timeout: -5 })`', raised: 'call', error: RangeError, message: `${EA}.timeout must be ${TIMEOUT}, got -5`, call: (env) => env.queue.enqueueAsync(work, { timeout: -5 }) },
+  {
+    input: '`enqueueAsync()` after shutdown began',
+    raised: 'promise',
+    error: QueueClosedError,
+    message: 'Queue "default" is closed: the application is shutting down and accepts no new work',
+    call: (env) => env.closedQueue.enqueueAsync(work),
+  },
+
+  // ---- WorkContext.progress() ----------------------------------------------------------------------------------
+  { input: '`ctx.progress(NaN)`', raised: 'call', error: TypeError, message: 'progress() takes a finite number, got NaN', call: (env) => env.ctx.progress(Number.NaN) },
+  { input: '`ctx.progress(Infinity)`', raised: 'call', error: TypeError, message: 'progress() takes a finite number, got Infinity', call: (env) => env.ctx.progress(Infinity) },
+  { input: "`ctx.progress('50%')`", raised: 'call', error: TypeError, message: 'progress() takes a finite number, got "50%"', call: (env) => env.ctx.progress('50%' as never) },
+
+  // ---- getQueueToken(), @InjectQueue() -------------------------------------------------------------------------
+  { input: "`getQueueToken('')`", raised: 'call', error: TypeError, message: 'getQueueToken(name) must be a non-empty string, got ""', call: () => getQueueToken('') },
+  { input: '`getQueueToken(42)`', raised: 'call', error: TypeError, message: 'getQueueToken(name) must be a non-empty string, got 42', call: () => getQueueToken(42 as never) },
+  { input: '`@InjectQueue(null)`', raised: 'call', error: TypeError, message: 'getQueueToken(name) must be a non-empty string, got null', call: () => InjectQueue(null as never) },
+
+  // ---- @HostedService() ----------------------------------------------------------------------------------------
+  { input: '`@HostedService(null)`', raised: 'call', error: TypeError, message: '@HostedService() options must be an object, got null', call: () => HostedService(null as never) },
+  {
+    input: '`@HostedService({ ordre: 1 })` (misspelt)',
+    raised: 'call',
+    error: TypeError,
+    message: '@HostedService() options has an unknown option "ordre"; known options are order',
+    call: () => HostedService({ ordre: 1 } as never),
+  },
+  { input: '`@HostedService({ order: NaN })`', raised: 'call', error: TypeError, message: '@HostedService() options.order must be a number, got NaN', call: () => HostedService({ order: Number.NaN }) },
+  {
+    input: '`@HostedService({ order: 1.5 })`',
+    raised: 'call',
+    error: RangeError,
+    message: '@HostedService() options.order must be an integer >= -9007199254740991, got 1.5',
+    call: () => HostedService({ order: 1.5 }),
+  },
+  { input: "`@HostedService({ order: '1' })`", raised: 'call', error: TypeError, message: '@HostedService() options.order must be a number, got "1"', call: () => HostedService({ order: '1' as never }) },
+  {
+    input: 'a `@HostedService()` class without `start()` and `stop()`',
+    raised: 'bootstrap',
+    error: TypeError,
+    message: 'Hosted service NoStartStop must have start(signal) and stop(signal) methods',
+    call: async () => {
+      const { app } = await createApp({}, [NoStartStop]);
+      try {
+        await app.init();
+      } finally {
+        await app.close();
+      }
+    },
+  },
+
+  // ---- WorkerThreads.run() and RunTaskOptions ------------------------------------------------------------------
+  {
+    input: "`run('tasks/resize.task.js', input)` (a relative path)",
+    raised: 'call',
+    error: TypeError,
+    message: `${RUN_TASK}; got "tasks/resize.task.js"`,
+    call: (env) => env.threads.run('tasks/resize.task.js', {}),
+  },
+  { input: '`run(42, input)`', raised: 'call', error: TypeError, message: `${RUN_TASK}; got 42`, call: (env) => env.threads.run(42 as never, {}) },
+  {
+    input: "`run(new URL('https://example.com/resize.task.js'), input)`",
+    raised: 'call',
+    error: TypeError,
+    message: 'WorkerThreads.run(task) must be a file: URL, got https://example.com/resize.task.js',
+    call: (env) => env.threads.run(new URL('https://example.com/resize.task.js'), {}),
+  },
+  {
+    input: "`run('/nonexistent/resize.task.js', input)` (no such file)",
+    raised: 'call',
+    error: TypeError,
+    message: 'WorkerThreads.run(task): no task file at /nonexistent/resize.task.js',
+    call: (env) => env.threads.run('/nonexistent/resize.task.js', {}),
+  },
+  {
+    input: '`run(task, input, { timeout: 5 })`',
+    raised: 'call',
+    error: TypeError,
+    message: 'WorkerThreads.run options has an unknown option "timeout"; known options are name, signal, transfer',
+    call: (env) => env.threads.run(TASK, { n: 1 }, { timeout: 5 } as never),
+  },
+  {
+    input: "`run(task, input, { name: '' })`",
+    raised: 'call',
+    error: TypeError,
+    message: 'WorkerThreads.run options.name must be a non-empty string, got ""',
+    call: (env) => env.threads.run(TASK, { n: 1 }, { name: '' }),
+  },
+  {
+    input: '`run(task, input, { signal: {} })`',
+    raised: 'call',
+    error: TypeError,
+    message: 'WorkerThreads.run options.signal must be an AbortSignal, got an object',
+    call: (env) => env.threads.run(TASK, { n: 1 }, { signal: {} as never }),
+  },
+  {
+    input: '`run(task, input, { transfer: buffer })` (not an array)',
+    raised: 'call',
+    error: TypeError,
+    message: 'WorkerThreads.run options.transfer must be an array, got an instance of ArrayBuffer',
+    call: (env) => env.threads.run(TASK, { n: 1 }, { transfer: new ArrayBuffer(8) as never }),
+  },
+  {
+    input: '`run()` with `threads: false`',
+    raised: 'call',
+    error: Error,
+    message: 'Worker threads are off: BackgroundWorkModule was configured with threads: false',
+    call: (env) => env.threadsOff.run(TASK, { n: 1 }),
+  },
+  {
+    input: '`run()` after shutdown began',
+    raised: 'promise',
+    error: Error,
+    message: 'Worker threads are closed: the application is shutting down',
+    call: (env) => env.closedThreads.run(TASK, { n: 1 }),
+  },
+];
+
+// ---- the environment the calls work on ------------------------------------------------------------------------
+
+let env: Env;
+const apps: TestApp[] = [];
+const release = gate();
+
+beforeAll(async () => {
+  const live = await startApp({ queues: { full: { concurrency: 1, capacity: 1 } }, threads: { maxThreads: 1, minThreads: 0 } });
+  apps.push(live);
+  const full = live.app.get<BackgroundQueue>(getQueueToken('full'));
+  full.enqueue(() => release.promise);
+  while (full.stats().running === 0) await sleep(1);
+  full.enqueue(work); // pending: the queue is now at its capacity of 1
+
+  const queue = live.app.get(BackgroundQueue);
+  const running = gate<WorkContext>();
+  queue.enqueue((context) => {
+    running.open(context);
+    return release.promise;
+  });
+  const ctx = await running.promise;
+
+  const closed = await startApp({ threads: { maxThreads: 1, minThreads: 0 } });
+  const closedQueue = closed.app.get(BackgroundQueue);
+  const closedThreads = closed.app.get(WorkerThreads);
+  await closed.app.close();
+
+  const off = await createApp({ threads: false });
+  apps.push(off);
+
+  env = { queue, full, ctx, closedQueue, threads: live.app.get(WorkerThreads), closedThreads, threadsOff: off.app.get(WorkerThreads) };
+});
+
+afterAll(async () => {
+  release.open();
+  for (const { app } of apps) await app.close();
+});
+
+/** Runs the call and reports where its error surfaced: thrown by the call, or as the rejection of the promise it returned. */
+async function outcome(entry: BadInput): Promise<{ raised: Raised | 'nothing'; error: unknown }> {
+  let returned: unknown;
+  try {
+    returned = entry.call(env);
+  } catch (error) {
+    return { raised: 'call', error };
+  }
+  if (returned instanceof Promise) {
+    try {
+      await returned;
+    } catch (error) {
+      return { raised: entry.raised === 'call' ? 'promise' : entry.raised, error };
+    }
+  }
+  return { raised: 'nothing', error: undefined };
+}
+
+describe('bad input', () => {
+  it('the catalogue covers every public entry point with at least 25 inputs, each described once', () => {
+    expect(catalogue.length).toBeGreaterThanOrEqual(25);
+    expect(new Set(catalogue.map((entry) => entry.input)).size).toBe(catalogue.length);
+  });
+
+  it.each(catalogue.map((entry) => [entry.input, entry.error.name, RAISED[entry.raised], entry] as const))('%s: %s, %s', async (_input, _error, _raised, entry) => {
+    const { raised, error } = await outcome(entry);
+    // Where it was promised: at the call site (synchronously, never as a rejected promise or later in the
+    // background), or as the rejection of the returned promise.
+    expect(raised).toBe(entry.raised);
+    expect(error).toBeInstanceOf(Error);
+    // The exact class: a RangeError is not a TypeError, and a QueueFullError not just any Error.
+    expect((error as Error).constructor).toBe(entry.error);
+    expect((error as Error).message).toContain(entry.message);
+  });
+
+  it('WorkItem.cancel() takes any reason and never throws: false once the item has ended', async () => {
+    const item = env.queue.enqueue(work);
+    expect(item.cancel(Symbol('why'))).toBe(true);
+    expect(item.cancel(new Error('again'))).toBe(false);
+    const done = env.queue.enqueue(() => 1);
+    await done.result;
+    expect(done.cancel()).toBe(false);
+  });
+});
+
+// ---- README.md's Errors section lists the same catalogue ------------------------------------------------------
+
+const HEADER = '| Input | Raised | Error | Message |';
+
+function row(entry: BadInput): string {
+  return `| ${entry.input} | ${RAISED[entry.raised]} | \`${entry.error.name}\` | \`${entry.message}\` |`;
+}
+
+describe('README.md', () => {
+  it('lists every catalogue entry in its Errors section, in order, with the same error and message', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const start = readme.indexOf('\n## Errors\n');
+    expect(start, 'README.md has an "## Errors" section').toBeGreaterThan(0);
+    const end = readme.indexOf('\n## ', start + 1);
+    const lines = readme.slice(start, end === -1 ? undefined : end).split('\n');
+    const header = lines.indexOf(HEADER);
+    expect(header, `README.md's Errors section has a table headed ${HEADER}`).toBeGreaterThan(0);
+    const rows: string[] = [];
+    for (let i = header + 2; i < lines.length && lines[i].startsWith('|'); i++) rows.push(lines[i]);
+
+    const expected = catalogue.map(row);
+    const table = [HEADER, '| --- | --- | --- | --- |', ...expected].join('\n');
+    expect(rows, `README.md's catalogue table is out of step with this test; it should read:\n\n${table}\n`).toEqual(expected);
+    for (const entry of catalogue) expect(readme).toContain(`| ${entry.input} |`);
+  });
+});
