@@ -17,7 +17,8 @@ export class Attempt implements WorkContext {
   private boundProgress: ((value: number) => void) | undefined = undefined;
   /** True once the item has moved on (timed out, cancelled) while the function may still be running. */
   abandoned = false;
-  /** When the signal aborted, for the warning about work that ignores it. */
+  /** Whether the signal aborted (or will, when first read), and when: for the warning about work that ignores it. */
+  aborted = false;
   abortedAt = 0;
   timeoutTimer: NodeJS.Timeout | undefined = undefined;
   lateTimer: NodeJS.Timeout | undefined = undefined;
@@ -39,7 +40,7 @@ export class Attempt implements WorkContext {
   get signal(): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController();
-      if (this.abortedAt !== 0) this.controller.abort(this.abortReason);
+      if (this.aborted) this.controller.abort(this.abortReason);
     }
     return this.controller.signal;
   }
@@ -55,7 +56,8 @@ export class Attempt implements WorkContext {
   }
 
   abort(reason: unknown): void {
-    if (this.abortedAt !== 0) return;
+    if (this.aborted) return;
+    this.aborted = true;
     this.abortedAt = Date.now();
     this.abortReason = reason;
     this.controller?.abort(reason);

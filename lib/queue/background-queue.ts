@@ -202,8 +202,11 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
     }
 
     if (this.active.size > 0) {
-      const graceOver = AbortSignal.timeout(grace);
-      await this.settledOr(graceOver);
+      // A timer of this realm, not AbortSignal.timeout: fake timers in users' tests then govern the grace too.
+      const graceOver = new AbortController();
+      const timer = setTimeout(() => graceOver.abort(), grace);
+      await this.settledOr(graceOver.signal);
+      clearTimeout(timer);
     }
     for (const attempt of this.active) report.abandoned.push(attempt.work.label);
     return report;
@@ -237,6 +240,7 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
     this.emit(item, 'cancelled', error);
     this.admitWaiters();
     this.checkIdle();
+    this.checkSettled(); // a drain may be waiting on this very item (one waiting out a retry delay)
     return true;
   }
 
@@ -341,7 +345,7 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
     if (attempt.timeoutTimer !== undefined) clearTimeout(attempt.timeoutTimer);
     if (attempt.lateTimer !== undefined) clearTimeout(attempt.lateTimer);
     if (attempt.abandoned) {
-      if (attempt.abortedAt !== 0 && Date.now() - attempt.abortedAt >= IGNORED_SIGNAL_WARNING_MS) {
+      if (attempt.aborted && Date.now() - attempt.abortedAt >= IGNORED_SIGNAL_WARNING_MS) {
         this.logger.warn(
           `Work item ${attempt.work.label} on queue "${this.name}" returned ${Date.now() - attempt.abortedAt} ms after its signal aborted; its concurrency slot is free again`,
         );
