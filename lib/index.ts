@@ -15,3 +15,4 @@ export { HostedServiceStartError } from './hosting/service-runner.js';
 
 export { WorkerThreads, type RunTaskOptions, type TimePercentiles, type WorkerThreadsStats } from './threads/worker-threads.js';
 export type { WorkerThreadsOptions } from './threads/worker-threads.options.js';
+export type { TaskContext } from './threads/task-context.js';

@@ -3,6 +3,9 @@
  * runs it, and sends a failure back in a form that keeps the task's error name, stack and properties.
  */
 import { register } from 'node:module';
+import type { MessagePort } from 'node:worker_threads';
+import { move } from 'piscina';
+import type { TaskContext } from './task-context.js';
 import { TYPESCRIPT_HOOKS_URL, markTypescriptHooksRegistered, typescriptHooksRegistered } from './typescript-hooks.js';
 import { serializeTaskError } from './task-error.js';
 
@@ -11,9 +14,39 @@ export interface TaskMessage {
   file: string;
   name: string;
   input: unknown;
+  /** Where `progress()` posts, when the caller asked for progress. */
+  port?: MessagePort;
 }
 
-type TaskFunction = (input: unknown) => unknown;
+type TaskFunction = (input: unknown, context: TaskContext) => unknown;
+
+const ignoreProgress = (value: number): void => {
+  checkProgress(value);
+};
+
+function checkProgress(value: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`progress() takes a finite number, got ${String(value)}`);
+}
+
+function moveBytes(value: ArrayBuffer | ArrayBufferView): never {
+  if (value instanceof ArrayBuffer) return move(value) as never;
+  if (!ArrayBuffer.isView(value)) throw new TypeError('move() takes an ArrayBuffer or a view of one (a Buffer, a Uint8Array)');
+  return move(new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice()) as never;
+}
+
+/** Contexts without a port are all alike: one is enough. */
+const QUIET: TaskContext = { progress: ignoreProgress, move: moveBytes };
+
+function contextFor(port: MessagePort | undefined): TaskContext {
+  if (port === undefined) return QUIET;
+  return {
+    progress: (value: number) => {
+      checkProgress(value);
+      port.postMessage(value);
+    },
+    move: moveBytes,
+  };
+}
 const handlers = new Map<string, Promise<TaskFunction>>();
 
 async function loadHandler(file: string, name: string): Promise<TaskFunction> {
@@ -40,8 +73,10 @@ export default async function runTask(message: TaskMessage): Promise<unknown> {
     handler.catch(() => handlers.delete(key));
   }
   try {
-    return await (await handler)(message.input);
+    return await (await handler)(message.input, contextFor(message.port));
   } catch (error) {
     throw serializeTaskError(error);
+  } finally {
+    message.port?.close();
   }
 }

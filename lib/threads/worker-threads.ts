@@ -1,9 +1,12 @@
 import { existsSync } from 'node:fs';
 import { basename, isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Transferable } from 'node:worker_threads';
+import { Logger } from '@nestjs/common';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
+import { LOG_CONTEXT } from '../background-work.constants.js';
+import { describeError, errorStack } from '../queue/describe-error.js';
 import { Piscina } from 'piscina';
-import { MAX_TIMER_DELAY, checkObject, checkSignal, checkString, describe } from '../validation.js';
+import { MAX_TIMER_DELAY, checkFunction, checkObject, checkSignal, checkString, describe } from '../validation.js';
 import { deserializeTaskError } from './task-error.js';
 import type { TaskMessage } from './task-runner.js';
 import { TYPESCRIPT_REGISTER_URL } from './typescript-hooks.js';
@@ -16,6 +19,8 @@ export interface RunTaskOptions {
   signal?: AbortSignal;
   /** Objects moved to the thread instead of copied (ArrayBuffers, MessagePorts). */
   transfer?: Transferable[];
+  /** Receives what the task reports with `context.progress(value)`, on this thread, before `run` settles. */
+  progress?: (value: number) => void;
 }
 
 /** Milliseconds, from Piscina's histograms. */
@@ -38,7 +43,7 @@ export interface WorkerThreadsStats {
   waitTime: TimePercentiles;
 }
 
-const RUN_KEYS = ['name', 'signal', 'transfer'] as const;
+const RUN_KEYS = ['name', 'signal', 'transfer', 'progress'] as const;
 const NO_TIMES: TimePercentiles = { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
 
 /** The compiled runner sits beside this file; when the library runs from its sources, only the .ts does. */
@@ -57,6 +62,7 @@ export class WorkerThreads {
   private readonly inFlight = new Map<number, string>();
   private nextTask = 0;
   private readonly files = new Map<string, string>();
+  private readonly logger = new Logger(LOG_CONTEXT);
 
   constructor(private readonly options: ResolvedWorkerThreadsOptions | false) {}
 
@@ -73,6 +79,7 @@ export class WorkerThreads {
     let name = 'default';
     let signal: AbortSignal | undefined;
     let transfer: Transferable[] | undefined;
+    let progress: ((value: number) => void) | undefined;
     if (options !== undefined) {
       const o = checkObject('WorkerThreads.run options', options, RUN_KEYS);
       if (o.name !== undefined) name = checkString('WorkerThreads.run options.name', o.name);
@@ -81,6 +88,10 @@ export class WorkerThreads {
         if (!Array.isArray(o.transfer)) throw new TypeError(`WorkerThreads.run options.transfer must be an array, got ${describe(o.transfer)}`);
         transfer = o.transfer as Transferable[];
       }
+      if (o.progress !== undefined) {
+        checkFunction('WorkerThreads.run options.progress', o.progress);
+        progress = o.progress as (value: number) => void;
+      }
     }
     if (this.closed) return Promise.reject(new Error('Worker threads are closed: the application is shutting down'));
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -88,18 +99,45 @@ export class WorkerThreads {
     const pool = (this.pool ??= this.createPool(this.options));
     const id = ++this.nextTask;
     this.inFlight.set(id, name === 'default' ? basename(file) : `${basename(file)}#${name}`);
+    const label = this.inFlight.get(id)!;
     const message: TaskMessage = { file, name, input };
+    let port: MessagePort | undefined;
+    if (progress !== undefined) {
+      const channel = new MessageChannel();
+      port = channel.port1;
+      port.on('message', (value: number) => this.report(progress, value, label));
+      message.port = channel.port2;
+      transfer = transfer === undefined ? [channel.port2] : [...transfer, channel.port2];
+    }
+    const settle = (): void => {
+      this.inFlight.delete(id);
+      if (port === undefined) return;
+      // The task posted its progress before it returned, but 'message' events come later: deliver what is queued.
+      for (let next = receiveMessageOnPort(port); next !== undefined; next = receiveMessageOnPort(port)) {
+        this.report(progress!, next.message as number, label);
+      }
+      port.close();
+    };
     return pool.run(message, { signal, transferList: transfer as never }).then(
       (output: O) => {
-        this.inFlight.delete(id);
+        settle();
         return output;
       },
       (error: unknown) => {
-        this.inFlight.delete(id);
+        settle();
         // Like fetch: an aborted call rejects with the signal's reason, not Piscina's wrapper.
         throw signal?.aborted ? signal.reason : deserializeTaskError(error);
       },
     );
+  }
+
+  /** A progress callback that throws must not become an uncaught exception in a port's event. */
+  private report(progress: (value: number) => void, value: number, label: string): void {
+    try {
+      progress(value);
+    } catch (error) {
+      this.logger.error(`The progress callback of thread task ${label} threw: ${describeError(error)}`, errorStack(error));
+    }
   }
 
   stats(): WorkerThreadsStats {

@@ -473,7 +473,7 @@ const catalogue: BadInput[] = [
     input: '`run(task, input, { timeout: 5 })`',
     raised: 'call',
     error: TypeError,
-    message: 'WorkerThreads.run options has an unknown option "timeout"; known options are name, signal, transfer',
+    message: 'WorkerThreads.run options has an unknown option "timeout"; known options are name, signal, transfer, progress',
     call: (env) => env.threads.run(TASK, { n: 1 }, { timeout: 5 } as never),
   },
   {

@@ -9,6 +9,7 @@ const DOUBLE = new URL('./tasks/double.task.js', import.meta.url);
 const FAIL = new URL('./tasks/fail.task.js', import.meta.url);
 const SPIN = new URL('./tasks/spin.task.js', import.meta.url);
 const TRANSFER = new URL('./tasks/transfer.task.js', import.meta.url);
+const CHUNKS = new URL('./tasks/chunks.task.js', import.meta.url);
 
 let current: TestApp | undefined;
 afterEach(async () => {
@@ -69,6 +70,34 @@ describe('WorkerThreads', () => {
     const buffer = new Uint8Array([1, 2, 3, 4]).buffer;
     await expect(threads.run(TRANSFER, { buffer }, { transfer: [buffer] })).resolves.toBe(10);
     expect(buffer.byteLength).toBe(0); // detached: it went to the thread
+  });
+
+  it('delivers a task\'s progress before run() settles, and moves returned bytes back', async () => {
+    const threads = await threadsOf();
+    const seen: number[] = [];
+    const bytes = await threads.run<{ count: number; size: number }, Uint8Array>(CHUNKS, { count: 8, size: 1024 }, { progress: (v) => seen.push(v) });
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((i) => i / 8));
+    expect(bytes).toBeInstanceOf(Uint8Array);
+    expect(bytes.byteLength).toBe(8 * 1024);
+    expect(bytes[0]).toBe(1);
+    expect(bytes[8 * 1024 - 1]).toBe(8);
+    // without a callback, progress() is accepted and goes nowhere
+    await expect(threads.run(CHUNKS, { count: 2, size: 4 })).resolves.toHaveLength(8);
+    await expect(threads.run(CHUNKS, {}, { name: 'badProgress', progress: () => {} })).rejects.toThrow('progress() takes a finite number, got NaN');
+    expect(() => threads.run(CHUNKS, {}, { progress: 5 as never })).toThrow('WorkerThreads.run options.progress must be a function, got 5');
+  });
+
+  it('feeds a work item\'s progress from its thread task', async () => {
+    current = await startApp({ threads: { maxThreads: 1, minThreads: 0 } });
+    const threads = current.app.get(WorkerThreads);
+    const queue = current.app.get(BackgroundQueue);
+    const seen: number[] = [];
+    const subscription = queue.events$.subscribe((e) => e.type === 'progress' && seen.push(e.value));
+    const item = queue.enqueue(({ signal, progress }) => threads.run(CHUNKS, { count: 4, size: 16 }, { signal, progress }));
+    await item.result;
+    subscription.unsubscribe();
+    expect(seen).toEqual([0.25, 0.5, 0.75, 1]);
+    expect(item.progress).toBe(1);
   });
 
   it("cuts thread work off at the queue's timeout, like any other item", async () => {
