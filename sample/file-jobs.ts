@@ -1,5 +1,10 @@
 import type { WorkItem, WorkState } from 'nestjs-background-work';
-import type { RenderedFile } from './run-file-task.js';
+
+/** A finished file: what `GET /thumbnails/:id/file` and `GET /reports/:id/file` serve. */
+export interface RenderedFile {
+  bytes: Uint8Array;
+  contentType: string;
+}
 
 export interface FileJobLimits {
   /** Jobs remembered at most. */
@@ -23,7 +28,7 @@ export interface FileJobView {
 }
 
 interface FileJob {
-  item: WorkItem<RenderedFile>;
+  item: WorkItem<Uint8Array>;
   file?: RenderedFile;
   error?: string;
 }
@@ -43,14 +48,15 @@ export class FileJobs {
     private readonly limits: FileJobLimits,
   ) {}
 
-  track(item: WorkItem<RenderedFile>): void {
+  /** Keeps `item`, whose result is the file's bytes, as a job whose file is served with `contentType`. */
+  track(item: WorkItem<Uint8Array>, contentType: string): void {
     const job: FileJob = { item };
     this.jobs.set(item.id, job);
     // Handling the failure here also keeps it from being an unhandled rejection (the queue logs it anyway).
     item.result.then(
-      (file) => {
-        job.file = file;
-        this.bytes += file.bytes.byteLength;
+      (bytes) => {
+        job.file = { bytes, contentType };
+        this.bytes += bytes.byteLength;
         this.evict();
       },
       (error: unknown) => {

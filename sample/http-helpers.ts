@@ -1,6 +1,6 @@
 import { ConflictException, NotFoundException, ServiceUnavailableException, StreamableFile } from '@nestjs/common';
 import { QueueClosedError, QueueFullError, type WorkState } from 'nestjs-background-work';
-import type { RenderedFile } from './run-file-task.js';
+import type { RenderedFile } from './file-jobs.js';
 
 /** Runs `enqueue`, turning "the queue is full" and "the app is draining" into 503: both mean try again later. */
 export function enqueueOr503<T>(enqueue: () => T): T {

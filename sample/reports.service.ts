@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { BackgroundQueue, InjectQueue, WorkerThreads, type WorkItem } from 'nestjs-background-work';
 import { FileJobs, type FileJobView } from './file-jobs.js';
 import type { ReportRequest } from './report-request.js';
-import { runFileTask, type RenderedFile } from './run-file-task.js';
-import type { ReportInput, ReportOutput } from './tasks/report.task.js';
+import type { ReportInput } from './tasks/report.task.js';
 
 /** Built: tasks/report.task.js; under Vitest, WorkerThreads falls back to the .ts beside it. */
 const REPORT_TASK = new URL('./tasks/report.task.js', import.meta.url);
@@ -19,17 +18,14 @@ export class ReportsService {
   ) {}
 
   /** Queues the report; throws QueueFullError or QueueClosedError (503) when the queue cannot take it. */
-  enqueue(request: ReportRequest): WorkItem<RenderedFile> {
-    const requestedAt = new Date().toISOString();
-    const item = this.queue.enqueue(
-      async ({ signal, progress }) => {
-        // The task sends its progress (pages done) over a MessagePort; it lands in the work item's progress.
-        const { file } = await runFileTask<ReportInput, ReportOutput>(this.threads, REPORT_TASK, { ...request, requestedAt }, { signal, progress });
-        return file;
-      },
-      { name: `report:${request.pages}p` },
-    );
-    this.jobs.track(item);
+  enqueue(request: ReportRequest): WorkItem<Uint8Array> {
+    const input: ReportInput = { ...request, requestedAt: new Date().toISOString() };
+    // The task's progress (the share of pages done) becomes the work item's; its result is the PDF's bytes, moved
+    // from the thread rather than copied on the event loop.
+    const item = this.queue.enqueue(({ signal, progress }) => this.threads.run<ReportInput, Uint8Array>(REPORT_TASK, input, { signal, progress }), {
+      name: `report:${request.pages}p`,
+    });
+    this.jobs.track(item, 'application/pdf');
     return item;
   }
 

@@ -5,8 +5,7 @@ import { fileURLToPath } from 'node:url';
 // while worker threads come and go (see sharp's "worker threads" notes). Here it also checks uploads up front.
 import sharp, { type Metadata } from 'sharp';
 import { FileJobs, type FileJobView } from './file-jobs.js';
-import { runFileTask, type RenderedFile } from './run-file-task.js';
-import type { ThumbnailInput, ThumbnailOutput } from './tasks/thumbnail.task.js';
+import type { ThumbnailInput } from './tasks/thumbnail.task.js';
 import type { ThumbnailRequest } from './thumbnail-request.js';
 
 /**
@@ -46,26 +45,19 @@ export class ThumbnailsService {
   }
 
   /** Queues the resize; throws QueueFullError or QueueClosedError (503) when the queue cannot take it. */
-  enqueue(request: ThumbnailRequest, upload?: Buffer): WorkItem<RenderedFile> {
+  enqueue(request: ThumbnailRequest, upload?: Buffer): WorkItem<Uint8Array> {
     const image = upload === undefined ? undefined : transferable(upload);
+    const input: ThumbnailInput = { ...request, image, path: image === undefined ? SAMPLE_IMAGE : undefined, maxPixels: MAX_PIXELS };
+    // The upload is moved to the thread, not copied (after that it is empty here), and the thumbnail's bytes are moved
+    // back. A resize is one step that cannot tell how far along it is, so it reports no progress: the job shows 0
+    // until it has succeeded, then 1, nothing made up.
     const item = this.queue.enqueue(
-      async ({ signal, progress }) => {
-        // One step of work that cannot report its own progress: 0 while it runs, 1 when done, nothing made up.
-        progress(0);
-        const { file } = await runFileTask<ThumbnailInput, ThumbnailOutput>(
-          this.threads,
-          THUMBNAIL_TASK,
-          { ...request, image, path: image === undefined ? SAMPLE_IMAGE : undefined, maxPixels: MAX_PIXELS },
-          // The upload is moved to the thread, not copied; after that it is empty here.
-          { signal, transfer: image === undefined ? [] : [image] },
-        );
-        progress(1);
-        return file;
-      },
+      ({ signal }) => this.threads.run<ThumbnailInput, Uint8Array>(THUMBNAIL_TASK, input, { signal, transfer: image === undefined ? [] : [image] }),
       // The moved upload cannot be sent twice: no retry (a resize that failed once fails again anyway).
       { name: `thumbnail:${request.width ?? 'auto'}x${request.height ?? 'auto'}`, retry: 1 },
     );
-    this.jobs.track(item);
+    // The task writes the format asked for, so the content type is known here.
+    this.jobs.track(item, `image/${request.format}`);
     return item;
   }
 

@@ -161,6 +161,15 @@ describe('sample app: CPU work on worker threads', { timeout: 120_000 }, () => {
     expect(doc.getTitle()).toBe('Sample-CPU test report');
   });
 
+  it("gets the task's last progress before the report's result, which is the PDF's bytes moved back from the thread", async () => {
+    const item = app.get(ReportsService).enqueue({ title: 'Progress before result', pages: 3 });
+    const bytes = await item.result;
+    // The view forces 1 once a job has succeeded; the item itself shows what the task reported with context.progress().
+    expect(item.progress).toBe(1);
+    expect(bytes).toBeInstanceOf(Uint8Array);
+    expect((await PDFDocument.load(bytes)).getPageCount()).toBe(3);
+  });
+
   it.each([
     ['a body that is not an object', [1, 2]],
     ['zero pages', { pages: 0 }],

@@ -5,13 +5,13 @@
  * timeout, cancel or the shutdown deadline terminates the thread, where a sharp call on the main thread cannot be
  * aborted by a signal) and one bound, the pool's threads, for all CPU work of the process.
  */
+import type { TaskContext } from 'nestjs-background-work';
 import sharp from 'sharp';
-import { sendFile, type FileTaskInput } from './task-port.js';
 
 export type ThumbnailFit = 'cover' | 'contain' | 'fill' | 'inside' | 'outside';
 export type ThumbnailFormat = 'png' | 'jpeg' | 'webp';
 
-export interface ThumbnailInput extends FileTaskInput {
+export interface ThumbnailInput {
   /** The uploaded image, moved (not copied) to this thread. Without it, the file at `path` is read here. */
   image?: ArrayBuffer;
   path?: string;
@@ -25,21 +25,18 @@ export interface ThumbnailInput extends FileTaskInput {
   maxPixels: number;
 }
 
-export interface ThumbnailOutput {
-  width: number;
-  height: number;
-  format: string;
-  bytes: number;
-}
-
-export default async function makeThumbnail(input: ThumbnailInput): Promise<ThumbnailOutput> {
+/**
+ * The task: returns the image in `input.format` (so the app knows its content type), its bytes moved to the app
+ * rather than copied there. sharp's output is native memory, which cannot be moved as it is: `move` copies it into a
+ * buffer of its own here, off the event loop.
+ */
+export default async function makeThumbnail(input: ThumbnailInput, context: TaskContext): Promise<Uint8Array> {
   const source = input.image !== undefined ? Buffer.from(input.image) : input.path;
   if (source === undefined) throw new TypeError('makeThumbnail needs an image or a path');
-  const { data, info } = await sharp(source, { limitInputPixels: input.maxPixels })
+  const image = await sharp(source, { limitInputPixels: input.maxPixels })
     .rotate() // apply the EXIF orientation, so that a phone photo is not turned on its side
     .resize({ width: input.width, height: input.height, fit: input.fit })
     .toFormat(input.format)
-    .toBuffer({ resolveWithObject: true });
-  sendFile(input.port, data, `image/${info.format}`);
-  return { width: info.width, height: info.height, format: info.format, bytes: info.size };
+    .toBuffer();
+  return context.move(image);
 }
