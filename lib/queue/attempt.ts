@@ -21,6 +21,9 @@ export class Attempt implements WorkContext {
   aborted = false;
   abortedAt = 0;
   timeoutTimer: NodeJS.Timeout | undefined = undefined;
+  /** Links in the queue's list of active attempts. */
+  prev: Attempt | undefined = undefined;
+  next: Attempt | undefined = undefined;
   lateTimer: NodeJS.Timeout | undefined = undefined;
 
   constructor(

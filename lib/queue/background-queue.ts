@@ -2,6 +2,7 @@ import type { Logger } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import { checkFunction, checkObject, checkSignal, checkString } from '../validation.js';
 import { Attempt, type ProgressSink } from './attempt.js';
+import { ActiveAttempts } from './active-attempts.js';
 import { Deque } from './deque.js';
 import { SignalLinks } from './signal-links.js';
 import { CancelledError, QueueClosedError, QueueFullError, TimeoutError } from './queue.errors.js';
@@ -64,7 +65,7 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
   private readonly events = new Subject<WorkEvent>();
   private readonly queued = new Deque<QueuedWork<any>>();
   /** Attempts whose function has not returned yet: each holds a concurrency slot, abandoned ones included. */
-  private readonly active = new Set<Attempt>();
+  private readonly active = new ActiveAttempts();
   /** Items waiting out a retry delay. */
   private readonly retrying = new Set<QueuedWork<any>>();
   private readonly waiters = new Deque<Waiter>();
@@ -194,7 +195,7 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
       report.cancelledPending.push(item.label);
       this.cancelItem(item, reason, true);
     }
-    for (const attempt of this.active) {
+    for (const attempt of this.active.toArray()) {
       if (!attempt.abandoned) {
         report.cancelledRunning.push(attempt.work.label);
         this.cancelItem(attempt.work, reason, true);
@@ -208,7 +209,7 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
       await this.settledOr(graceOver.signal);
       clearTimeout(timer);
     }
-    for (const attempt of this.active) report.abandoned.push(attempt.work.label);
+    for (const attempt of this.active.toArray()) report.abandoned.push(attempt.work.label);
     return report;
   }
 
