@@ -2,7 +2,7 @@ import type { Logger } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import { checkFunction, checkObject, checkSignal, checkString } from '../validation.js';
 import { Attempt, type ProgressSink } from './attempt.js';
-import { ActiveAttempts } from './active-attempts.js';
+import { IntrusiveList } from '../intrusive-list.js';
 import { Deque } from './deque.js';
 import { SignalLinks } from './signal-links.js';
 import { CancelledError, QueueClosedError, QueueFullError, TimeoutError } from './queue.errors.js';
@@ -65,7 +65,7 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
   private readonly events = new Subject<WorkEvent>();
   private readonly queued = new Deque<QueuedWork<any>>();
   /** Attempts whose function has not returned yet: each holds a concurrency slot, abandoned ones included. */
-  private readonly active = new ActiveAttempts();
+  private readonly active = new IntrusiveList<Attempt>();
   /** Items waiting out a retry delay. */
   private readonly retrying = new Set<QueuedWork<any>>();
   private readonly waiters = new Deque<Waiter>();
@@ -80,6 +80,8 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
   private closed = false;
   private pumping = false;
   private pumpScheduled = false;
+  /** The options of an item enqueued without any: one shared object, not one per item. */
+  private readonly defaults: ValidEnqueueOptions;
   private readonly pumpTask = (): void => {
     this.pumpScheduled = false;
     this.pump();
@@ -91,6 +93,7 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
     private readonly logger: Logger,
   ) {
     this.events$ = this.events.asObservable();
+    this.defaults = Object.freeze({ name: undefined, timeout: options.timeout, retry: options.retry, signal: undefined });
   }
 
   /**
@@ -100,8 +103,8 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
    * @throws QueueClosedError once shutdown has begun
    */
   enqueue<T>(work: WorkFunction<T>, options?: EnqueueOptions): WorkItem<T> {
-    checkFunction(`${this.name}.enqueue(work)`, work);
-    const valid = this.validate(options, 'enqueue');
+    if (typeof work !== 'function') checkFunction(`${this.name}.enqueue(work)`, work);
+    const valid = options === undefined ? this.defaults : this.validate(options, 'enqueue');
     if (this.closed) throw new QueueClosedError(this.name);
     if (this.pendingCount >= this.options.capacity) throw new QueueFullError(this.name, this.options.capacity);
     return this.accept(work, valid);
@@ -112,8 +115,8 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
    * Rejects with `QueueClosedError` at shutdown and with the signal's reason when `options.signal` aborts first.
    */
   enqueueAsync<T>(work: WorkFunction<T>, options?: EnqueueOptions): Promise<WorkItem<T>> {
-    checkFunction(`${this.name}.enqueueAsync(work)`, work);
-    const valid = this.validate(options, 'enqueueAsync');
+    if (typeof work !== 'function') checkFunction(`${this.name}.enqueueAsync(work)`, work);
+    const valid = options === undefined ? this.defaults : this.validate(options, 'enqueueAsync');
     if (this.closed) return Promise.reject(new QueueClosedError(this.name));
     if (valid.signal?.aborted) return Promise.reject(valid.signal.reason);
     if (this.waiters.length === 0 && this.pendingCount < this.options.capacity) {
@@ -261,10 +264,7 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
 
   // ---- internals ----------------------------------------------------------------------------------------------
 
-  private validate(options: EnqueueOptions | undefined, method: 'enqueue' | 'enqueueAsync'): ValidEnqueueOptions {
-    if (options === undefined) {
-      return { name: undefined, timeout: this.options.timeout, retry: this.options.retry, signal: undefined };
-    }
+  private validate(options: EnqueueOptions, method: 'enqueue' | 'enqueueAsync'): ValidEnqueueOptions {
     const path = `${this.name}.${method} options`;
     const o = checkObject(path, options, ENQUEUE_KEYS);
     return {
@@ -322,7 +322,7 @@ export class BackgroundQueue implements WorkOwner, ProgressSink {
       attempt.timeoutTimer = setTimeout(() => this.timeOut(attempt), item.timeout);
     }
     this.emit(item, 'started');
-    this.admitWaiters();
+    if (this.waiters.length > 0) this.admitWaiters();
     let returned: unknown;
     try {
       returned = item.fn!(attempt);

@@ -4,6 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Logger } from '@nestjs/common';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
 import { LOG_CONTEXT } from '../background-work.constants.js';
+import { IntrusiveList } from '../intrusive-list.js';
 import { describeError, errorStack } from '../queue/describe-error.js';
 import { Piscina } from 'piscina';
 import { MAX_TIMER_DELAY, checkFunction, checkObject, checkSignal, checkString, describe } from '../validation.js';
@@ -43,6 +44,18 @@ export interface WorkerThreadsStats {
   waitTime: TimePercentiles;
 }
 
+/** A task between `run` and its settling; the label is built only if the shutdown log needs it. */
+interface TaskInFlight {
+  file: string;
+  name: string;
+  prev: TaskInFlight | undefined;
+  next: TaskInFlight | undefined;
+}
+
+function taskLabel(task: TaskInFlight): string {
+  return task.name === 'default' ? basename(fileURLToPath(task.file)) : `${basename(fileURLToPath(task.file))}#${task.name}`;
+}
+
 const RUN_KEYS = ['name', 'signal', 'transfer', 'progress'] as const;
 const NO_TIMES: TimePercentiles = { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
 
@@ -58,9 +71,8 @@ const SOURCE_RUNNER = new URL('./task-runner.ts', import.meta.url);
 export class WorkerThreads {
   private pool: Piscina | undefined;
   private closed = false;
-  /** Labels of the tasks in flight, for the shutdown log. */
-  private readonly inFlight = new Map<number, string>();
-  private nextTask = 0;
+  /** The tasks in flight, for the shutdown log. */
+  private readonly inFlight = new IntrusiveList<TaskInFlight>();
   private readonly files = new Map<string, string>();
   private readonly logger = new Logger(LOG_CONTEXT);
 
@@ -97,24 +109,23 @@ export class WorkerThreads {
     if (signal?.aborted) return Promise.reject(signal.reason);
 
     const pool = (this.pool ??= this.createPool(this.options));
-    const id = ++this.nextTask;
-    this.inFlight.set(id, name === 'default' ? basename(file) : `${basename(file)}#${name}`);
-    const label = this.inFlight.get(id)!;
+    const flight: TaskInFlight = { file, name, prev: undefined, next: undefined };
+    this.inFlight.add(flight);
     const message: TaskMessage = { file, name, input };
     let port: MessagePort | undefined;
     if (progress !== undefined) {
       const channel = new MessageChannel();
       port = channel.port1;
-      port.on('message', (value: number) => this.report(progress, value, label));
+      port.on('message', (value: number) => this.report(progress, value, flight));
       message.port = channel.port2;
       transfer = transfer === undefined ? [channel.port2] : [...transfer, channel.port2];
     }
     const settle = (): void => {
-      this.inFlight.delete(id);
+      this.inFlight.delete(flight);
       if (port === undefined) return;
       // The task posted its progress before it returned, but 'message' events come later: deliver what is queued.
       for (let next = receiveMessageOnPort(port); next !== undefined; next = receiveMessageOnPort(port)) {
-        this.report(progress!, next.message as number, label);
+        this.report(progress!, next.message as number, flight);
       }
       port.close();
     };
@@ -132,11 +143,11 @@ export class WorkerThreads {
   }
 
   /** A progress callback that throws must not become an uncaught exception in a port's event. */
-  private report(progress: (value: number) => void, value: number, label: string): void {
+  private report(progress: (value: number) => void, value: number, task: TaskInFlight): void {
     try {
       progress(value);
     } catch (error) {
-      this.logger.error(`The progress callback of thread task ${label} threw: ${describeError(error)}`, errorStack(error));
+      this.logger.error(`The progress callback of thread task ${taskLabel(task)} threw: ${describeError(error)}`, errorStack(error));
     }
   }
 
@@ -182,7 +193,7 @@ export class WorkerThreads {
       );
     });
     if (finished) return [];
-    const terminated = [...this.inFlight.values()];
+    const terminated = this.inFlight.toArray().map(taskLabel);
     await pool.destroy();
     return terminated;
   }
