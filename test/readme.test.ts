@@ -62,6 +62,7 @@ function compilerOptions(): ts.CompilerOptions {
     declaration: false,
     declarationMap: false,
     sourceMap: false,
+    inlineSources: false,
     rootDir: undefined,
     outDir: undefined,
     paths: { 'nestjs-background-work': [join(root, 'lib', 'index.ts')] },

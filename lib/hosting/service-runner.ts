@@ -155,7 +155,9 @@ export class ServiceRunner {
   ): Promise<void> {
     const run = async (entry: ServiceEntry): Promise<void> => {
       if (deadline.aborted && hookName !== undefined) {
-        this.logger.warn(`Hosted service ${entry.name}'s ${hookName} was skipped: the shutdown deadline has passed`);
+        if (typeof entry.instance[hookName.slice(0, -2) as Hook] === 'function') {
+          this.logger.warn(`Hosted service ${entry.name}'s ${hookName} was skipped: the shutdown deadline has passed`);
+        }
         return;
       }
       const task = invoke(() => step(entry)).catch((error: unknown) => {

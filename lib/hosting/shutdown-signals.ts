@@ -4,6 +4,8 @@ import { LOG_CONTEXT } from '../background-work.constants.js';
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 type Signal = (typeof SIGNALS)[number];
 type Phase = 'running' | 'stopping' | 'stopped';
+/** A second signal this soon after the first is the same keypress delivered twice, not a second request. */
+const DUPLICATE_SIGNAL_MS = 500;
 
 /**
  * Works beside Nest's shutdown hooks (`app.enableShutdownHooks()`). Nest removes its listeners once its shutdown has
@@ -15,7 +17,7 @@ type Phase = 'running' | 'stopping' | 'stopped';
 export class ShutdownSignalGuard {
   private readonly logger = new Logger(LOG_CONTEXT);
   private readonly attached = new Set<Signal>();
-  private received = false;
+  private receivedAt: number | undefined = undefined;
 
   constructor(
     private readonly phase: () => Phase,
@@ -60,11 +62,14 @@ export class ShutdownSignalGuard {
       this.dispose();
       process.exit();
     }
-    if (this.received) {
-      this.logger.warn(`Received ${signal} again: already shutting down, the drain goes on until the shutdown deadline`);
+    if (this.receivedAt !== undefined) {
+      // Ctrl+C under a launcher (nest start, npm) reaches the app twice at once: from the terminal and forwarded.
+      if (Date.now() - this.receivedAt >= DUPLICATE_SIGNAL_MS) {
+        this.logger.warn(`Received ${signal} again: already shutting down, the drain goes on until the shutdown deadline`);
+      }
       return;
     }
-    this.received = true;
+    this.receivedAt = Date.now();
     this.onFirstSignal();
   };
 }

@@ -1,13 +1,13 @@
 import type { Logger } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import { checkFunction, checkObject, checkSignal, checkString } from '../validation.js';
-import { Attempt, type ProgressSink } from './attempt.js';
+import { Attempt } from './attempt.js';
 import { IntrusiveList } from '../intrusive-list.js';
 import { Deque } from './deque.js';
 import { SignalLinks } from './signal-links.js';
 import { CancelledError, QueueClosedError, QueueFullError, TimeoutError } from './queue.errors.js';
 import type { ResolvedQueueOptions } from './queue.options.js';
-import { QueuedWork, type WorkOwner } from './queued-work.js';
+import { QueuedWork } from './queued-work.js';
 import { resolveTimeout } from './resolve-queue-options.js';
 import { resolveRetryPolicy, retryDelay, type ResolvedRetryPolicy } from './retry-policy.js';
 import type { WorkEvent } from './work-event.js';
@@ -60,7 +60,7 @@ interface ValidEnqueueOptions {
  * QueueBackgroundWorkItem for NestJS: accepted work runs in FIFO order under a concurrency limit, with per-attempt
  * timeouts and retries, and is drained (not dropped) when the application stops.
  */
-export class BackgroundQueue implements WorkOwner, ProgressSink {
+export class BackgroundQueue {
   readonly events$: Observable<WorkEvent>;
   private readonly events = new Subject<WorkEvent>();
   private readonly queued = new Deque<QueuedWork<any>>();

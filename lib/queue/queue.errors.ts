@@ -1,3 +1,5 @@
+import { count } from '../text.js';
+
 /** Thrown by `enqueue` when `capacity` items are already waiting to start. */
 export class QueueFullError extends Error {
   override readonly name = 'QueueFullError';
@@ -5,7 +7,7 @@ export class QueueFullError extends Error {
     readonly queue: string,
     readonly capacity: number,
   ) {
-    super(`Queue "${queue}" is full: ${capacity} items are pending (raise its capacity or use enqueueAsync to wait for room)`);
+    super(`Queue "${queue}" is full: ${count(capacity, 'item')} pending (raise its capacity or use enqueueAsync to wait for room)`);
   }
 }
 

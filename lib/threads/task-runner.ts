@@ -55,9 +55,13 @@ async function loadHandler(file: string, name: string): Promise<TaskFunction> {
     markTypescriptHooksRegistered();
   }
   const module = (await import(file)) as Record<string, unknown>;
-  // An ES module's export, or the same export of a CommonJS module (which import() puts under `default`).
+  // An ES module's export, or the same export of a CommonJS module: import() puts its whole `exports` under
+  // `default`, so TypeScript's `exports.default = fn` is at `module.default.default`.
+  let handler = module[name];
   const commonJs = module.default as Record<string, unknown> | undefined;
-  const handler = module[name] ?? (typeof commonJs === 'object' || typeof commonJs === 'function' ? commonJs?.[name] : undefined);
+  if (typeof handler !== 'function' && (typeof commonJs === 'object' || typeof commonJs === 'function') && commonJs !== null) {
+    handler = commonJs[name];
+  }
   if (typeof handler !== 'function') {
     throw new TypeError(`Task file ${file} has no ${name === 'default' ? 'default export' : `export named "${name}"`} that is a function`);
   }

@@ -34,6 +34,9 @@ export async function load(url, context, nextLoad) {
   } catch {
     throw new Error('Task file ' + file + ' is TypeScript: install the typescript package, or point at the compiled .js file');
   }
+  if (typeof ts.transpileModule !== 'function') {
+    throw new Error('Task file ' + file + ' is TypeScript, but the typescript package found (' + ts.version + ') has no transpileModule (TypeScript 7 has no JavaScript API): install typescript 5 or 6 as a devDependency, or point at the compiled .js file');
+  }
   const source = await readFile(file, 'utf8');
   const output = ts.transpileModule(source, {
     fileName: file,

@@ -66,7 +66,7 @@ describe('BackgroundQueue dispatch', () => {
     queue.enqueue(() => 1);
     queue.enqueue(() => 2);
     expect(() => queue.enqueue(() => 3)).toThrow(QueueFullError);
-    expect(() => queue.enqueue(() => 3)).toThrow(/Queue "default" is full: 2 items are pending/);
+    expect(() => queue.enqueue(() => 3)).toThrow(/Queue "default" is full: 2 items pending/);
     expect(queue.stats()).toMatchObject({ pending: 2, running: 1, capacity: 2 });
     hold.open();
     await queue.onIdle();

@@ -367,7 +367,7 @@ const catalogue: BadInput[] = [
     input: '`enqueue()` on a full queue',
     raised: 'call',
     error: QueueFullError,
-    message: 'Queue "full" is full: 1 items are pending (raise its capacity or use enqueueAsync to wait for room)',
+    message: 'Queue "full" is full: 1 item pending (raise its capacity or use enqueueAsync to wait for room)',
     call: (env) => env.full.enqueue(work),
   },
   {

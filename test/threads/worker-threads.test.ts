@@ -35,6 +35,13 @@ describe('WorkerThreads', () => {
     expect(threads.stats().runTime.p50).toBeGreaterThanOrEqual(0);
   });
 
+  it('runs a CommonJS task file as TypeScript compiles it (exports.default), default and named exports', async () => {
+    const threads = await threadsOf();
+    const legacy = new URL('./tasks/legacy.task.cjs', import.meta.url);
+    await expect(threads.run(legacy, { n: 41 })).resolves.toBe(42);
+    await expect(threads.run(legacy, { n: 5 }, { name: 'triple' })).resolves.toBe(15);
+  });
+
   it("brings a task's error back with its name, message, properties and stack", async () => {
     const threads = await threadsOf();
     const custom = await threads.run(FAIL, { kind: 'custom' }).catch((e: unknown) => e);
