@@ -136,7 +136,9 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     this.logger.error(
       'stopApplication() cannot close the Nest application without app.enableShutdownHooks(): stopping hosted services and draining queues now; the application stays up until app.close()',
     );
-    void this.beforeApplicationShutdown();
+    this.beforeApplicationShutdown().catch((error: unknown) => {
+      this.logger.error(`Stopping the background work failed: ${describeError(error)}`, errorStack(error));
+    });
   }
 
   /** Watches a BackgroundService's `execute()`: a failure is logged, marks the service failed and may stop the app. */
