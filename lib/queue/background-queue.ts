@@ -162,11 +162,6 @@ export class BackgroundQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Whether shutdown has closed the queue to new work. */
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   /**
    * Refuses new work from now on; callers waiting in `enqueueAsync` get `QueueClosedError`.
    * @internal called by the host at shutdown

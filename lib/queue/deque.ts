@@ -42,10 +42,6 @@ export class Deque<T> {
     return value;
   }
 
-  peek(): T | undefined {
-    return this.size === 0 ? undefined : this.buffer[this.head];
-  }
-
   /** Removes and returns every item, head first. */
   drain(): T[] {
     const items: T[] = [];
