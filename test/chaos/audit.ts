@@ -171,6 +171,30 @@ function readLedger(facts: RoundFacts): Ledger {
 
 // ---- the audit ------------------------------------------------------------------------------------------------
 
+/** An audit with every count at zero, the start of every round's (and the whole of an aborted round's). */
+export function emptyAudit(problems: string[]): RoundAudit {
+  const replies = Object.fromEntries(
+    (['accepted', 'full', 'closed', 'closing', 'status', 'refused', 'reset-at-close', 'reset', 'hang', 'error'] as const).map((k) => [k, 0]),
+  ) as Record<ReplyCount, number>;
+  return {
+    accepted: 0,
+    finished: 0,
+    failed: 0,
+    cancelled: 0,
+    lost: 0,
+    duplicated: 0,
+    cancelledRunning: 0,
+    abandoned: 0,
+    late: 0,
+    unacked: 0,
+    acceptedAfterSigterm: 0,
+    replies,
+    exitMs: undefined,
+    peakRunning: undefined,
+    problems,
+  };
+}
+
 /**
  * The rule: an accepted item (202) ends in exactly one place, and at most once there:
  * - finished: one `done` line in the results file (its function returned before its signal aborted, which is exactly
@@ -185,26 +209,9 @@ function readLedger(facts: RoundFacts): Ledger {
 export function audit(facts: RoundFacts): RoundAudit {
   const problems: string[] = [];
   const ledger = readLedger(facts);
-  const replies = Object.fromEntries(
-    (['accepted', 'full', 'closed', 'closing', 'status', 'refused', 'reset-at-close', 'reset', 'hang', 'error'] as const).map((k) => [k, 0]),
-  ) as Record<ReplyCount, number>;
-  const result: RoundAudit = {
-    accepted: 0,
-    finished: 0,
-    failed: 0,
-    cancelled: 0,
-    lost: 0,
-    duplicated: 0,
-    cancelledRunning: 0,
-    abandoned: ledger.abandoned.size,
-    late: 0,
-    unacked: 0,
-    acceptedAfterSigterm: 0,
-    replies,
-    exitMs: undefined,
-    peakRunning: ledger.peakRunning,
-    problems,
-  };
+  const result = emptyAudit(problems);
+  result.abandoned = ledger.abandoned.size;
+  result.peakRunning = ledger.peakRunning;
 
   // What the clients got.
   const byId = new Map<number, RequestRecord>();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { audit, type RequestRecord, type RoundAudit, type RoundConfig, type RoundFacts } from './audit.js';
+import { audit, emptyAudit, type RequestRecord, type RoundAudit, type RoundConfig, type RoundFacts } from './audit.js';
 import { ChildApp } from './child.js';
 import { postWork } from './http.js';
 import { ENV, MARK, Random, mixSeed, specFor } from './spec.js';
@@ -118,7 +118,7 @@ export async function runRound(seed: number): Promise<RoundRun> {
     return { config, audit: result, kept: keep(dir, facts, result) };
   } catch (error) {
     await app.kill();
-    const result = emptyAudit(`round aborted: ${error instanceof Error ? error.message : String(error)}`);
+    const result = emptyAudit([`round aborted: ${error instanceof Error ? error.message : String(error)}`]);
     writeFileSync(join(dir, 'stdout.txt'), app.stdout);
     writeFileSync(join(dir, 'stderr.txt'), app.stderr);
     return { config, audit: result, kept: dir };
@@ -152,24 +152,4 @@ function keep(dir: string, facts: RoundFacts, result: RoundAudit): string | unde
   const { stdout: _stdout, stderr: _stderr, starts: _starts, results: _results, ...rest } = facts;
   writeFileSync(join(dir, 'facts.json'), JSON.stringify(rest, null, 1));
   return dir;
-}
-
-function emptyAudit(problem: string): RoundAudit {
-  return {
-    accepted: 0,
-    finished: 0,
-    failed: 0,
-    cancelled: 0,
-    lost: 0,
-    duplicated: 0,
-    cancelledRunning: 0,
-    abandoned: 0,
-    late: 0,
-    unacked: 0,
-    acceptedAfterSigterm: 0,
-    replies: { accepted: 0, full: 0, closed: 0, closing: 0, status: 0, refused: 0, 'reset-at-close': 0, reset: 0, hang: 0, error: 0 },
-    exitMs: undefined,
-    peakRunning: undefined,
-    problems: [problem],
-  };
 }
