@@ -7,7 +7,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { BACKGROUND_WORK_OPTIONS, LOG_CONTEXT, SHUTDOWN_GRACE_MS } from '../background-work.constants.js';
-import { describeError, describeReason, errorStack } from '../queue/describe-error.js';
+import { count, describeError, describeReason, errorStack } from '../log-text.js';
 import type { DrainReport } from '../queue/background-queue.js';
 import { QueueRegistry } from '../queue/queue-registry.js';
 import type { ResolvedModuleOptions } from '../resolve-module-options.js';
@@ -17,7 +17,6 @@ import { BackgroundService, ServiceStoppingError } from './background-service.js
 import { HostedServiceExplorer } from './hosted-service.explorer.js';
 import { HostedServiceStartError, ServiceRunner, settlesBefore } from './service-runner.js';
 import { ShutdownSignalGuard } from './shutdown-signals.js';
-import { count } from '../text.js';
 
 type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 const ignore = (): void => {};

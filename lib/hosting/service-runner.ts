@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { LOG_CONTEXT } from '../background-work.constants.js';
-import { describeError, errorStack } from '../queue/describe-error.js';
+import { describeError, errorStack } from '../log-text.js';
 import type { ServiceEntry } from './background-host.js';
 
 /** Why `app.init()` failed: a hosted service's `starting()`, `start()` or `started()` threw. */
@@ -87,24 +87,19 @@ export class ServiceRunner {
   /** `stopping()` for all, then `stop(deadline)` for all; `entries` in stop order. */
   async stop(entries: ServiceEntry[], deadline: AbortSignal): Promise<Map<ServiceEntry, StopOutcome>> {
     const outcomes = new Map<ServiceEntry, StopOutcome>();
-    await this.stopPhase(entries, deadline, (entry) => this.callHook(entry, 'stopping'), 'stopping()');
-    await this.stopPhase(
-      entries,
-      deadline,
-      async (entry) => {
-        if (entry.state !== 'failed') entry.state = 'stopping';
-        const ok = await this.settleStop(entry, deadline);
-        outcomes.set(entry, ok);
-        if (entry.state !== 'failed') entry.state = ok === 'failed' ? 'failed' : 'stopped';
-      },
-      undefined,
-    );
+    await this.stopPhase(entries, deadline, 'stopping');
+    await this.stopPhase(entries, deadline, async (entry) => {
+      if (entry.state !== 'failed') entry.state = 'stopping';
+      const ok = await this.settleStop(entry, deadline);
+      outcomes.set(entry, ok);
+      if (entry.state !== 'failed') entry.state = ok === 'failed' ? 'failed' : 'stopped';
+    });
     return outcomes;
   }
 
   /** `stopped()` for all, once the queues have drained. */
   async afterStop(entries: ServiceEntry[], deadline: AbortSignal): Promise<void> {
-    await this.stopPhase(entries, deadline, (entry) => this.callHook(entry, 'stopped'), 'stopped()');
+    await this.stopPhase(entries, deadline, 'stopped');
   }
 
   private async settleStop(entry: ServiceEntry, deadline: AbortSignal): Promise<StopOutcome> {
@@ -146,25 +141,24 @@ export class ServiceRunner {
     for (const entry of entries) await run(entry);
   }
 
-  /** Runs one stop step per service; a step that throws is logged, one that outlives the deadline is left behind. */
-  private async stopPhase(
-    entries: ServiceEntry[],
-    deadline: AbortSignal,
-    step: (entry: ServiceEntry) => Promise<void>,
-    hookName: string | undefined,
-  ): Promise<void> {
+  /**
+   * Runs one stop step per service: a lifecycle hook (services without it are passed over) or `stop()` itself, which
+   * handles the deadline on its own. A hook that throws is logged; one that outlives the deadline is left behind, and
+   * once the deadline has passed the remaining hooks are skipped with a warning.
+   */
+  private async stopPhase(entries: ServiceEntry[], deadline: AbortSignal, phase: Hook | ((entry: ServiceEntry) => Promise<void>)): Promise<void> {
     const run = async (entry: ServiceEntry): Promise<void> => {
-      if (deadline.aborted && hookName !== undefined) {
-        if (typeof entry.instance[hookName.slice(0, -2) as Hook] === 'function') {
-          this.logger.warn(`Hosted service ${entry.name}'s ${hookName} was skipped: the shutdown deadline has passed`);
-        }
+      if (typeof phase === 'function') return phase(entry);
+      if (typeof entry.instance[phase] !== 'function') return;
+      if (deadline.aborted) {
+        this.logger.warn(`Hosted service ${entry.name}'s ${phase}() was skipped: the shutdown deadline has passed`);
         return;
       }
-      const task = invoke(() => step(entry)).catch((error: unknown) => {
-        this.logger.error(`Hosted service ${entry.name} failed in ${hookName}: ${describeError(error)}`, errorStack(error));
+      const task = this.callHook(entry, phase).catch((error: unknown) => {
+        this.logger.error(`Hosted service ${entry.name} failed in ${phase}(): ${describeError(error)}`, errorStack(error));
       });
-      if (!(await settlesBefore(task, deadline)) && hookName !== undefined) {
-        this.logger.error(`Hosted service ${entry.name}'s ${hookName} did not finish before the shutdown deadline`);
+      if (!(await settlesBefore(task, deadline))) {
+        this.logger.error(`Hosted service ${entry.name}'s ${phase}() did not finish before the shutdown deadline`);
       }
     };
     if (this.stopConcurrently) {

@@ -12,7 +12,7 @@ import { resolveTimeout } from './resolve-queue-options.js';
 import { resolveRetryPolicy, retryDelay, type ResolvedRetryPolicy } from './retry-policy.js';
 import type { WorkEvent } from './work-event.js';
 import type { EnqueueOptions, WorkFunction, WorkItem } from './work-item.js';
-import { describeError, describeReason, errorStack } from './describe-error.js';
+import { describeError, describeReason, errorStack } from '../log-text.js';
 
 const ENQUEUE_KEYS = ['name', 'timeout', 'retry', 'signal'] as const;
 

@@ -1,4 +1,4 @@
-import { count } from '../text.js';
+import { count } from '../log-text.js';
 
 /** Thrown by `enqueue` when `capacity` items are already waiting to start. */
 export class QueueFullError extends Error {

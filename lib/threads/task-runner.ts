@@ -5,6 +5,7 @@
 import { register } from 'node:module';
 import type { MessagePort } from 'node:worker_threads';
 import { move } from 'piscina';
+import { describe } from '../validation.js';
 import type { TaskContext } from './task-context.js';
 import { TYPESCRIPT_HOOKS_URL, markTypescriptHooksRegistered, typescriptHooksRegistered } from './typescript-hooks.js';
 import { serializeTaskError } from './task-error.js';
@@ -25,7 +26,7 @@ const ignoreProgress = (value: number): void => {
 };
 
 function checkProgress(value: number): void {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`progress() takes a finite number, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`progress() takes a finite number, got ${describe(value)}`);
 }
 
 function moveBytes(value: ArrayBuffer | ArrayBufferView): never {

@@ -5,7 +5,7 @@ import { Logger } from '@nestjs/common';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
 import { LOG_CONTEXT } from '../background-work.constants.js';
 import { IntrusiveList } from '../intrusive-list.js';
-import { describeError, errorStack } from '../queue/describe-error.js';
+import { describeError, errorStack } from '../log-text.js';
 import { Piscina } from 'piscina';
 import { MAX_TIMER_DELAY, checkFunction, checkObject, checkSignal, checkString, describe } from '../validation.js';
 import { deserializeTaskError } from './task-error.js';

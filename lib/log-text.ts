@@ -1,3 +1,10 @@
+/** How log lines name things: counts, errors and reasons. */
+
+/** `1 item`, `3 items`: counts in log lines. */
+export function count(n: number, noun: string): string {
+  return `${n} ${n === 1 ? noun : `${noun}s`}`;
+}
+
 /** One line for a log: `TypeError: boom`, or what was thrown when it is not an Error. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
