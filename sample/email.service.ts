@@ -12,7 +12,7 @@ const RECENT = 1_000;
 @Injectable()
 export class EmailService {
   private readonly logger = new Logger(EmailService.name);
-  private readonly recent = new Map<number, WorkItem<void>>();
+  private readonly recent = new Map<string, WorkItem<void>>();
 
   constructor(
     @InjectQueue('email') private readonly queue: BackgroundQueue,
@@ -33,7 +33,7 @@ export class EmailService {
     return item;
   }
 
-  find(id: number): WorkItem<void> | undefined {
+  find(id: string): WorkItem<void> | undefined {
     return this.recent.get(id);
   }
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, NotFoundException, Param, ParseIntPipe, Post, ServiceUnavailableException } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, NotFoundException, Param, Post, ServiceUnavailableException } from '@nestjs/common';
 import { QueueClosedError, QueueFullError } from 'nestjs-background-work';
 import { parseEmailRequest } from './email-request.js';
 import { EmailService } from './email.service.js';
@@ -10,7 +10,7 @@ export class EmailsController {
   /** 202 Accepted: the email is queued, not sent yet; poll `GET /emails/:id` for the outcome. */
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
-  create(@Body() body: unknown): { id: number; state: string } {
+  create(@Body() body: unknown): { id: string; state: string } {
     const mail = parseEmailRequest(body);
     try {
       const item = this.emails.enqueue(mail);
@@ -23,7 +23,7 @@ export class EmailsController {
   }
 
   @Get(':id')
-  find(@Param('id', ParseIntPipe) id: number): { id: number; name?: string; state: string; attempt: number } {
+  find(@Param('id') id: string): { id: string; name?: string; state: string; attempt: number } {
     const item = this.emails.find(id);
     if (item === undefined) throw new NotFoundException(`No recent email #${id}`);
     return { id: item.id, name: item.name, state: item.state, attempt: item.attempt };

@@ -15,7 +15,7 @@ export interface FileJobLimits {
 
 /** What `GET /thumbnails/:id` and `GET /reports/:id` answer. */
 export interface FileJobView {
-  id: number;
+  id: string;
   name?: string;
   state: WorkState;
   /** From 0 to 1, as reported by the work itself. */
@@ -40,7 +40,7 @@ interface FileJob {
  * them. A real service would write the files to object storage instead.
  */
 export class FileJobs {
-  private readonly jobs = new Map<number, FileJob>();
+  private readonly jobs = new Map<string, FileJob>();
   private bytes = 0;
 
   constructor(
@@ -67,7 +67,7 @@ export class FileJobs {
     this.evict();
   }
 
-  view(id: number): FileJobView | undefined {
+  view(id: string): FileJobView | undefined {
     const job = this.jobs.get(id);
     if (job === undefined) return undefined;
     const { item } = job;
@@ -82,7 +82,7 @@ export class FileJobs {
   }
 
   /** The finished file; `undefined` with the job's state when there is none (yet), or no state for an unknown job. */
-  file(id: number): { file?: RenderedFile; state?: WorkState } {
+  file(id: string): { file?: RenderedFile; state?: WorkState } {
     const job = this.jobs.get(id);
     return job === undefined ? {} : { file: job.file, state: job.item.state };
   }

@@ -13,7 +13,7 @@ export function enqueueOr503<T>(enqueue: () => T): T {
 }
 
 /** The finished file of a job as a response: 404 for an unknown (or forgotten) job, 409 while it has no file. */
-export function fileResponse(what: string, id: number, { file, state }: { file?: RenderedFile; state?: WorkState }, filename: string): StreamableFile {
+export function fileResponse(what: string, id: string, { file, state }: { file?: RenderedFile; state?: WorkState }, filename: string): StreamableFile {
   if (state === undefined) throw new NotFoundException(`No recent ${what} #${id}`);
   if (file === undefined) throw new ConflictException(`${what} #${id} is ${state}: its file can be fetched once it has succeeded`);
   return new StreamableFile(file.bytes, {

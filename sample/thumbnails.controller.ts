@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, NotFoundException, Param, ParseIntPipe, Post, Query, StreamableFile, UnsupportedMediaTypeException } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, NotFoundException, Param, Post, Query, StreamableFile, UnsupportedMediaTypeException } from '@nestjs/common';
 import type { FileJobView } from './file-jobs.js';
 import { enqueueOr503, fileResponse } from './http-helpers.js';
 import { parseThumbnailQuery } from './thumbnail-request.js';
@@ -19,7 +19,7 @@ export class ThumbnailsController {
     @Query() query: Record<string, unknown>,
     @Body() body: unknown,
     @Headers() headers: Record<string, string | undefined>,
-  ): Promise<{ id: number; state: string }> {
+  ): Promise<{ id: string; state: string }> {
     const request = parseThumbnailQuery(query);
     let image: Buffer | undefined;
     if (Buffer.isBuffer(body)) {
@@ -34,14 +34,14 @@ export class ThumbnailsController {
   }
 
   @Get(':id')
-  find(@Param('id', ParseIntPipe) id: number): FileJobView {
+  find(@Param('id') id: string): FileJobView {
     const view = this.thumbnails.view(id);
     if (view === undefined) throw new NotFoundException(`No recent thumbnail #${id}`);
     return view;
   }
 
   @Get(':id/file')
-  file(@Param('id', ParseIntPipe) id: number): StreamableFile {
+  file(@Param('id') id: string): StreamableFile {
     const found = this.thumbnails.file(id);
     const extension = found.file?.contentType.replace('image/', '').replace('jpeg', 'jpg');
     return fileResponse('thumbnail', id, found, `thumbnail-${id}.${extension}`);

@@ -61,11 +61,11 @@ export class ThumbnailsService {
     return item;
   }
 
-  view(id: number): FileJobView | undefined {
+  view(id: string): FileJobView | undefined {
     return this.jobs.view(id);
   }
 
-  file(id: number): ReturnType<FileJobs['file']> {
+  file(id: string): ReturnType<FileJobs['file']> {
     return this.jobs.file(id);
   }
 }

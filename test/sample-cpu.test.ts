@@ -22,9 +22,9 @@ const DONE = { timeout: 60_000, interval: 25 };
 const OUTPUT = process.env.SAMPLE_CPU_OUTPUT;
 
 /** Awaits a POST, expects 202 with a pending job and returns the job's id. */
-async function accepted(response: Promise<Response>): Promise<number> {
+async function accepted(response: Promise<Response>): Promise<string> {
   const res = await response;
-  const body = (await res.json()) as { id: number; state: string };
+  const body = (await res.json()) as { id: string; state: string };
   // The body is in the comparison so that a 400 shows its message.
   expect({ status: res.status, body }).toMatchObject({ status: 202, body: { state: 'pending' } });
   return body.id;
@@ -222,7 +222,7 @@ describe('sample app: CPU work on worker threads', { timeout: 120_000 }, () => {
   it('finishes the reports in flight and queued when the app closes', async () => {
     // Two long reports take both threads; the third waits in the cpu queue behind them.
     const sizes = [150, 150, 3];
-    const ids: number[] = [];
+    const ids: string[] = [];
     for (const pages of sizes) ids.push(await accepted(postReport({ pages })));
     await vi.waitFor(async () => {
       const view = (await (await get(`/reports/${ids[0]}`)).json()) as FileJobView;

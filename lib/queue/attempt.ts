@@ -32,7 +32,7 @@ export class Attempt implements WorkContext {
     private readonly sink: ProgressSink,
   ) {}
 
-  get id(): number {
+  get id(): string {
     return this.work.id;
   }
 

@@ -4,17 +4,34 @@ import { checkFunction, checkObject, checkSignal, checkString } from '../validat
 import { Attempt } from './attempt.js';
 import { IntrusiveList } from '../intrusive-list.js';
 import { Deque } from './deque.js';
+import { PendingQueue } from './pending-queue.js';
 import { SignalLinks } from './signal-links.js';
 import { CancelledError, QueueClosedError, QueueFullError, TimeoutError } from './queue.errors.js';
 import type { ResolvedQueueOptions } from './queue.options.js';
 import { QueuedWork } from './queued-work.js';
-import { resolveTimeout } from './resolve-queue-options.js';
+import { resolvePriority, resolveTimeout } from './resolve-queue-options.js';
 import { resolveRetryPolicy, retryDelay, type ResolvedRetryPolicy } from './retry-policy.js';
 import type { WorkEvent } from './work-event.js';
 import type { EnqueueOptions, WorkFunction, WorkItem } from './work-item.js';
 import { describeError, describeReason, errorStack } from '../log-text.js';
 
-const ENQUEUE_KEYS = ['name', 'timeout', 'retry', 'signal'] as const;
+const ENQUEUE_KEYS = ['name', 'timeout', 'retry', 'signal', 'priority'] as const;
+/** The most items a source is asked for at once on a queue without a concurrency limit. */
+const MAX_REQUEST = 100;
+
+/**
+ * A second feed of the queue's one dispatch engine besides `enqueue`: stored jobs. The queue asks it for work
+ * whenever slots are free that no queued item will take, and it answers (now or later) through `admit`.
+ * @internal
+ */
+export interface WorkSource {
+  /** Whether what it feeds survives the process: then shutdown hands work back instead of cancelling it. */
+  readonly durable: boolean;
+  /** Up to `count` more items are welcome. Cheap to call when the source knows it has nothing. */
+  request(count: number): void;
+  /** The queue closed: claim nothing more. */
+  stop(): void;
+}
 
 /** How long a function may ignore its aborted signal before the queue names it in a warning. */
 export const IGNORED_SIGNAL_WARNING_MS = 1_000;
@@ -25,6 +42,8 @@ export interface QueueStats {
   succeeded: number;
   failed: number;
   cancelled: number;
+  /** Functions still running after their item ended (timed out, or cancelled and ignoring the signal): each keeps its slot. */
+  abandoned: number;
   concurrency: number;
   capacity: number;
 }
@@ -38,6 +57,8 @@ export interface DrainReport {
   cancelledRunning: string[];
   /** Functions still running after the grace period, abandoned (a subset of the above, or timed out earlier). */
   abandoned: string[];
+  /** Durable jobs given back to their store unfinished, the attempt not charged: they run at the next start. */
+  handedBack: string[];
 }
 
 interface Waiter {
@@ -54,6 +75,7 @@ interface ValidEnqueueOptions {
   timeout: number | undefined;
   retry: ResolvedRetryPolicy | undefined;
   signal: AbortSignal | undefined;
+  priority: number;
 }
 
 /**
@@ -63,7 +85,7 @@ interface ValidEnqueueOptions {
 export class BackgroundQueue {
   readonly events$: Observable<WorkEvent>;
   private readonly events = new Subject<WorkEvent>();
-  private readonly queued = new Deque<QueuedWork<any>>();
+  private readonly queued = new PendingQueue<QueuedWork<any>>();
   /** Attempts whose function has not returned yet: each holds a concurrency slot, abandoned ones included. */
   private readonly active = new IntrusiveList<Attempt>();
   /** Items waiting out a retry delay. */
@@ -78,6 +100,10 @@ export class BackgroundQueue {
   private failedCount = 0;
   private cancelledCount = 0;
   private closed = false;
+  private source: WorkSource | undefined = undefined;
+  private sourceStopped = false;
+  /** Items that a source was asked for and has not delivered: they are counted against the free slots. */
+  private requested = 0;
   private pumping = false;
   private pumpScheduled = false;
   /** The options of an item enqueued without any: one shared object, not one per item. */
@@ -93,7 +119,7 @@ export class BackgroundQueue {
     private readonly logger: Logger,
   ) {
     this.events$ = this.events.asObservable();
-    this.defaults = Object.freeze({ name: undefined, timeout: options.timeout, retry: options.retry, signal: undefined });
+    this.defaults = Object.freeze({ name: undefined, timeout: options.timeout, retry: options.retry, signal: undefined, priority: options.priority });
   }
 
   /**
@@ -151,9 +177,42 @@ export class BackgroundQueue {
       succeeded: this.succeededCount,
       failed: this.failedCount,
       cancelled: this.cancelledCount,
+      abandoned: this.abandonedCount(),
       concurrency: this.options.concurrency,
       capacity: this.options.capacity,
     };
+  }
+
+  /** @internal the jobs layer feeds stored jobs through this. */
+  attachSource(source: WorkSource): void {
+    this.source = source;
+    this.schedulePump();
+  }
+
+  /**
+   * A source delivers the items it was asked for (fewer is fine; `asked` is how many of the request this answers).
+   * Items start by priority among the queue's other pending items.
+   * @internal
+   */
+  admit(items: readonly QueuedWork<any>[], asked: number): void {
+    this.requested = Math.max(0, this.requested - asked);
+    for (const item of items) {
+      this.pendingCount++;
+      this.queued.push(item);
+    }
+    if (this.closed && this.source?.durable) this.handBackQueued();
+    // A source may answer inside the pump that asked it: then the running loop is past its last look.
+    if (this.pumping) {
+      this.pumpScheduled = true;
+      queueMicrotask(this.pumpTask);
+    } else this.pump();
+    this.checkIdle();
+    this.checkSettled();
+  }
+
+  /** @internal the engine-side settings a source's items take. */
+  get settings(): ResolvedQueueOptions {
+    return this.options;
   }
 
   /** Resolves when nothing is pending or running (at once if that is so now). */
@@ -169,6 +228,10 @@ export class BackgroundQueue {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.source?.durable) {
+      this.stopSource();
+      this.handBackQueued();
+    }
     for (let waiter = this.waiters.shift(); waiter !== undefined; waiter = this.waiters.shift()) {
       if (waiter.done) continue;
       waiter.done = true;
@@ -183,8 +246,10 @@ export class BackgroundQueue {
    * @internal called by the host at shutdown
    */
   async drain(deadline: AbortSignal, grace: number): Promise<DrainReport> {
-    const report: DrainReport = { queue: this.name, cancelledPending: [], cancelledRunning: [], abandoned: [] };
+    const report: DrainReport = { queue: this.name, cancelledPending: [], cancelledRunning: [], abandoned: [], handedBack: [] };
     if (!deadline.aborted) await this.settledOr(deadline);
+    // A source that survives the process needs no more of it; one that does not (memory) has drained till now.
+    this.stopSource();
     if (this.isSettled()) return report;
 
     const reason = new CancelledError(`Cancelled at the shutdown deadline of queue "${this.name}"`);
@@ -193,10 +258,18 @@ export class BackgroundQueue {
       report.cancelledPending.push(item.label);
       this.cancelItem(item, reason, true);
     }
+    const interrupted: QueuedWork<any>[] = [];
     for (const attempt of this.active.toArray()) {
-      if (!attempt.abandoned) {
-        report.cancelledRunning.push(attempt.work.label);
-        this.cancelItem(attempt.work, reason, true);
+      if (attempt.abandoned) continue;
+      const item = attempt.work;
+      if (item.hooks?.durable) {
+        // Its signal aborts, but its end is decided after the grace: finished, or handed back to the store.
+        item.interrupted = true;
+        interrupted.push(item);
+        attempt.abort(reason);
+      } else {
+        report.cancelledRunning.push(item.label);
+        this.cancelItem(item, reason, true);
       }
     }
 
@@ -207,8 +280,48 @@ export class BackgroundQueue {
       await this.settledOr(graceOver.signal);
       clearTimeout(timer);
     }
-    for (const attempt of this.active.toArray()) report.abandoned.push(attempt.work.label);
+    for (const attempt of this.active.toArray()) {
+      const item = attempt.work;
+      if (item.interrupted && item.state === 'running') {
+        this.runningCount--;
+        attempt.abandoned = true;
+        this.handBack(item);
+      }
+      report.abandoned.push(item.label);
+    }
+    for (const item of interrupted) if (item.handedBack) report.handedBack.push(item.label);
     return report;
+  }
+
+  /** Durable items claimed but not started when the queue closes go back to their store at once. */
+  private handBackQueued(): void {
+    const keep: QueuedWork<any>[] = [];
+    for (const item of this.queued.drain()) {
+      if (item.state !== 'pending') continue;
+      if (item.hooks?.durable) {
+        this.pendingCount--;
+        this.handBack(item);
+      } else keep.push(item);
+    }
+    for (const item of keep) this.queued.push(item);
+    this.checkIdle();
+    this.checkSettled();
+  }
+
+  private stopSource(): void {
+    if (this.source === undefined || this.sourceStopped) return;
+    this.sourceStopped = true;
+    this.source.stop();
+  }
+
+  private handBack(item: QueuedWork<any>): void {
+    item.handedBack = true;
+    item.settle('cancelled', new CancelledError(`Work item ${item.label} was handed back to its store at shutdown`));
+    item.hooks!.handBack(item);
+  }
+
+  private abandonedCount(): number {
+    return this.active.size - this.runningCount;
   }
 
   // ---- WorkOwner / ProgressSink -------------------------------------------------------------------------------
@@ -235,6 +348,7 @@ export class BackgroundQueue {
     }
     this.cancelledCount++;
     item.settle('cancelled', error);
+    item.hooks?.ended(item, 'cancelled', error);
     if (!atDeadline) this.logger.log(`Work item ${item.label} on queue "${this.name}" was cancelled: ${describeError(error)}`);
     this.emit(item, 'cancelled', error);
     this.admitWaiters();
@@ -251,6 +365,7 @@ export class BackgroundQueue {
   /** @internal */
   reportProgress(attempt: Attempt, value: number): void {
     attempt.work.progress = value;
+    attempt.work.hooks?.progress(attempt.work, value);
     if (this.events.observed) {
       const item = attempt.work;
       this.events.next({ type: 'progress', queue: this.name, id: item.id, name: item.name, attempt: item.attempt, value });
@@ -267,11 +382,12 @@ export class BackgroundQueue {
       timeout: o.timeout === undefined ? this.options.timeout : resolveTimeout(`${path}.timeout`, o.timeout),
       retry: o.retry === undefined ? this.options.retry : resolveRetryPolicy(`${path}.retry`, o.retry),
       signal: o.signal === undefined ? undefined : checkSignal(`${path}.signal`, o.signal),
+      priority: resolvePriority(`${path}.priority`, o.priority, this.options.priority),
     };
   }
 
   private accept<T>(fn: WorkFunction<T>, options: ValidEnqueueOptions): WorkItem<T> {
-    const item = new QueuedWork<T>(this, fn, options.name, options.timeout, options.retry);
+    const item = new QueuedWork<T>(this, fn, options.name, options.timeout, options.retry, options.priority);
     this.pendingCount++;
     this.emit(item, 'enqueued');
     const signal = options.signal;
@@ -284,11 +400,15 @@ export class BackgroundQueue {
       this.signalLinks.add(signal, item);
     }
     this.queued.push(item);
+    this.schedulePump();
+    return item;
+  }
+
+  private schedulePump(): void {
     if (!this.pumpScheduled && !this.pumping) {
       this.pumpScheduled = true;
       queueMicrotask(this.pumpTask);
     }
-    return item;
   }
 
   /** Starts queued items while slots are free. Re-entrant calls (a function that returns synchronously) fold into the running loop. */
@@ -299,6 +419,15 @@ export class BackgroundQueue {
       while (this.active.size < this.options.concurrency && this.queued.length > 0) {
         const item = this.queued.shift()!;
         if (item.state === 'pending') this.start(item);
+      }
+      // Slots that no queued item will take: offer them to the source (stored jobs), counting what it owes.
+      if (this.source !== undefined && !this.sourceStopped) {
+        const free = this.options.concurrency - this.active.size - this.queued.length - this.requested;
+        if (free > 0) {
+          const count = Math.min(free, MAX_REQUEST);
+          this.requested += count;
+          this.source.request(count);
+        }
       }
     } finally {
       this.pumping = false;
@@ -317,6 +446,7 @@ export class BackgroundQueue {
       attempt.timeoutTimer = setTimeout(() => this.timeOut(attempt), item.timeout);
     }
     this.emit(item, 'started');
+    item.hooks?.started(item);
     if (this.waiters.length > 0) this.admitWaiters();
     let returned: unknown;
     try {
@@ -353,6 +483,9 @@ export class BackgroundQueue {
         this.succeededCount++;
         item.settle('succeeded', outcome);
         this.emit(item, 'succeeded');
+        item.hooks?.ended(item, 'succeeded', outcome);
+      } else if (item.interrupted) {
+        this.handBack(item); // it gave up at the shutdown deadline: not its fault, not charged
       } else {
         this.failAttempt(item, outcome);
       }
@@ -397,6 +530,15 @@ export class BackgroundQueue {
       this.logger.warn(
         `Work item ${item.label} on queue "${this.name}" failed on attempt ${item.attempt} of ${policy.attempts}, retrying in ${delay} ms: ${describeError(error)}`,
       );
+      if (this.events.observed) {
+        this.events.next({ type: 'retrying', queue: this.name, id: item.id, name: item.name, attempt: item.attempt, error, delay });
+      }
+      if (item.hooks !== undefined) {
+        // The next attempt is the source's to keep (a stored job's comes back as a new claim), so that it survives the process.
+        item.settle('failed', error);
+        item.hooks.retry(item, error, delay);
+        return;
+      }
       item.state = 'pending';
       item.current = undefined;
       this.pendingCount++;
@@ -407,9 +549,6 @@ export class BackgroundQueue {
         this.queued.unshift(item);
         this.pump();
       }, delay);
-      if (this.events.observed) {
-        this.events.next({ type: 'retrying', queue: this.name, id: item.id, name: item.name, attempt: item.attempt, error, delay });
-      }
       return;
     }
     this.failedCount++;
@@ -417,6 +556,7 @@ export class BackgroundQueue {
     this.logger.error(`Work item ${item.label} on queue "${this.name}" failed${attempts}: ${describeError(error)}`, errorStack(error));
     item.settle('failed', error);
     this.emit(item, 'failed', error);
+    item.hooks?.ended(item, 'failed', error);
   }
 
   private admitWaiters(): void {
@@ -440,7 +580,7 @@ export class BackgroundQueue {
   }
 
   private isSettled(): boolean {
-    return this.pendingCount === 0 && this.runningCount === 0 && this.active.size === 0;
+    return this.pendingCount === 0 && this.runningCount === 0 && this.active.size === 0 && this.requested === 0;
   }
 
   private checkSettled(): void {

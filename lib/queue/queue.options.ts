@@ -23,6 +23,8 @@ export interface QueueOptions {
   timeout?: number;
   /** Default retry policy of the queue's items; a number is `{ attempts: n }`. Default: no retry. */
   retry?: RetryPolicy | number;
+  /** Default priority of the queue's items and jobs: higher starts first. Default 0. */
+  priority?: number;
 }
 
 /** Queue options after validation, with every default filled in. */
@@ -31,4 +33,5 @@ export interface ResolvedQueueOptions {
   capacity: number;
   timeout: number | undefined;
   retry: ResolvedRetryPolicy | undefined;
+  priority: number;
 }

@@ -5,6 +5,22 @@ import type { WorkFunction, WorkItem, WorkState } from './work-item.js';
 let lastId = 0;
 const ignore = (): void => {};
 
+/**
+ * What an item fed by another source (a stored job) asks of the engine at each step, so that timeouts, retries,
+ * cancellation, drain and the zombie-slot rules exist once. Closures have none and pay nothing for it.
+ */
+export interface WorkHooks {
+  /** Whether the item's source keeps it past the process: then shutdown hands it back instead of cancelling it. */
+  readonly durable: boolean;
+  started(item: QueuedWork<any>): void;
+  progress(item: QueuedWork<any>, value: number): void;
+  /** An attempt failed and the policy allows another: the source schedules it (in its store), not the engine's timer. */
+  retry(item: QueuedWork<any>, error: unknown, delay: number): void;
+  ended(item: QueuedWork<any>, state: 'succeeded' | 'failed' | 'cancelled', outcome: unknown): void;
+  /** Cut off by shutdown (or never started before it): back to the source, the attempt not charged. */
+  handBack(item: QueuedWork<any>): void;
+}
+
 /** The queue side of a `WorkItem`: the parts of it that only the owning queue changes. */
 export interface WorkOwner {
   cancelItem(item: QueuedWork<any>, reason: unknown): boolean;
@@ -17,7 +33,7 @@ export interface WorkOwner {
  * handled: a failure nobody awaits is the queue's to log, never an unhandled rejection.
  */
 export class QueuedWork<T> implements WorkItem<T> {
-  readonly id = ++lastId;
+  readonly id: string;
   state: WorkState = 'pending';
   attempt = 0;
   progress: number | undefined = undefined;
@@ -32,6 +48,12 @@ export class QueuedWork<T> implements WorkItem<T> {
   private resolve: ((value: T) => void) | undefined = undefined;
   private boundCancel: ((reason?: unknown) => boolean) | undefined = undefined;
   private reject: ((error: unknown) => void) | undefined = undefined;
+  /** Set on an item of another source; see `WorkHooks`. */
+  hooks: WorkHooks | undefined = undefined;
+  /** Shutdown's deadline aborted this durable item's signal: whatever it does now, it goes back to its source. */
+  interrupted = false;
+  /** Ended by going back to its source unfinished (shown as cancelled to anything holding the item). */
+  handedBack = false;
 
   constructor(
     private readonly owner: WorkOwner,
@@ -39,7 +61,11 @@ export class QueuedWork<T> implements WorkItem<T> {
     readonly name: string | undefined,
     readonly timeout: number | undefined,
     readonly retry: ResolvedRetryPolicy | undefined,
-  ) {}
+    readonly priority: number,
+    id?: string,
+  ) {
+    this.id = id ?? String(++lastId);
+  }
 
   get result(): Promise<T> {
     if (this.promise === undefined) {

@@ -3,7 +3,13 @@ import type { ResolvedQueueOptions } from './queue.options.js';
 import { resolveRetryPolicy } from './retry-policy.js';
 
 export const QUEUE_DEFAULTS = { concurrency: 4, capacity: 10_000 } as const;
-const QUEUE_KEYS = ['concurrency', 'capacity', 'timeout', 'retry'] as const;
+const QUEUE_KEYS = ['concurrency', 'capacity', 'timeout', 'retry', 'priority'] as const;
+/** Priorities are integers in a range that SQLite and BullMQ both keep exactly. */
+export const PRIORITY_RANGE = { min: -1_000_000, max: 1_000_000 } as const;
+
+export function resolvePriority(path: string, value: unknown, fallback: number): number {
+  return value === undefined ? fallback : checkNumber(path, value, PRIORITY_RANGE);
+}
 
 /** A per-attempt timeout; `Infinity` means none (so that an item can opt out of its queue's timeout). */
 export function resolveTimeout(path: string, value: unknown): number | undefined {
@@ -26,5 +32,6 @@ export function resolveQueueOptions(path: string, value: unknown): ResolvedQueue
         : checkNumber(`${path}.capacity`, options.capacity, { min: 1, infinity: true }),
     timeout: resolveTimeout(`${path}.timeout`, options.timeout),
     retry: resolveRetryPolicy(`${path}.retry`, options.retry),
+    priority: resolvePriority(`${path}.priority`, options.priority, 0),
   };
 }

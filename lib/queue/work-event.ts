@@ -1,7 +1,7 @@
 interface WorkEventBase {
   /** The queue's name. */
   queue: string;
-  id: number;
+  id: string;
   name?: string;
   /** The attempt the event belongs to; 0 before the first start. */
   attempt: number;

@@ -4,7 +4,8 @@ export type WorkState = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancel
 
 /** What a work function receives: one per attempt. */
 export interface WorkContext {
-  readonly id: number;
+  /** The item's id (a job's id for a job). */
+  readonly id: string;
   readonly name?: string;
   /** 1 on the first attempt, 2 on the first retry, and so on. */
   readonly attempt: number;
@@ -25,11 +26,13 @@ export interface EnqueueOptions {
   retry?: RetryPolicy | number;
   /** Cancels the item (pending or running) when it aborts. */
   signal?: AbortSignal;
+  /** Higher starts first; FIFO within one priority. Default: the queue's `priority` (0). */
+  priority?: number;
 }
 
 /** The handle `enqueue` returns. */
 export interface WorkItem<T = unknown> {
-  readonly id: number;
+  readonly id: string;
   readonly name?: string;
   readonly state: WorkState;
   /** The attempt running now or last run; 0 while the item has not started. */

@@ -105,7 +105,7 @@ class WorkController {
   /** 202 with the queue's id of the item; 503 (from the filter) when the queue is full or closed. */
   @Post('work')
   @HttpCode(202)
-  enqueue(@Body() spec: ItemSpec): { id: number; item: number } {
+  enqueue(@Body() spec: ItemSpec): { id: number; item: string } {
     const item = this.queue.enqueue(work(spec), { name: itemName(spec.id), retry: spec.retry, timeout: spec.timeout });
     return { id: spec.id, item: item.id };
   }

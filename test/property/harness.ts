@@ -104,7 +104,7 @@ export class Harness {
   readonly model: QueueModel;
   readonly queue: BackgroundQueue;
   private readonly tracked: Tracked[] = [];
-  private readonly byId = new Map<number, Tracked>();
+  private readonly byId = new Map<string, Tracked>();
   private readonly events = new Map<WorkEvent['type'], number>();
   private readonly subscription: Subscription;
   private errorLogs = 0;
@@ -327,7 +327,7 @@ export class Harness {
     if (t.spec.readResult === 'early') t.result = settlement(handle.result);
   }
 
-  private setId(t: Tracked, id: number): void {
+  private setId(t: Tracked, id: string): void {
     t.model.id = id;
     this.byId.set(id, t);
   }

@@ -60,7 +60,7 @@ export function resolvePolicy(option: RetryOption | undefined): Policy | undefin
 }
 
 export class ModelItem {
-  id: number | undefined = undefined;
+  id: string | undefined = undefined;
   state: State = 'pending';
   readonly runs: Run[] = [];
   /** Set once it has failed and waits out its retry delay; `retryAt` comes with the `retrying` event. */

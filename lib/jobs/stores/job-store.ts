@@ -1,0 +1,182 @@
+import type { JobState } from '../job.types.js';
+
+/**
+ * The seam between the jobs layer and a store: the few calls a store must answer. Every method may be backed by
+ * a synchronous driver (SQLite) or a remote one (BullMQ), so every answer is a promise. Times are epoch ms.
+ *
+ * A store never runs anything: the jobs layer claims rows and feeds them to the queue's one dispatch engine, and
+ * writes back what happened in batches (group commit). Payloads, results and errors cross the seam as JSON text,
+ * so a store keeps exactly what it was given.
+ */
+export interface JobStore {
+  /** For logs: `sqlite /srv/app/jobs.db`, `memory`. */
+  readonly description: string;
+  /** False for `memoryStore()`: nothing survives the process, so pending jobs drain at shutdown like closures. */
+  readonly durable: boolean;
+  readonly settings: StoreSettings;
+
+  /**
+   * Opens (creating or migrating) the store and records this process as an owner. Rejects, writing nothing, on a
+   * path that cannot be opened, a corrupt file or a newer schema, with the path in the message.
+   */
+  open(context: StoreOpenContext): Promise<void>;
+  /** Releases the owner record and the connection. Idempotent. */
+  close(): Promise<void>;
+
+  /**
+   * Inserts `jobs` in one transaction, all or nothing. A job with a `key` that an active job of the same queue
+   * (scheduled, pending or running) already has is not inserted: the existing one is returned with created false,
+   * and so is the first of two jobs with one key in the same batch. State is `scheduled` when `runAt > now`.
+   */
+  insert(jobs: readonly NewJob[], now: number): Promise<InsertResult[]>;
+
+  /**
+   * Claims up to `limit` jobs of `queue` whose name is in `names` and whose `runAt <= now` (promoting due
+   * `scheduled` jobs first): higher `priority` first, then earlier `runAt`, then lower id. Each becomes `running`,
+   * `attempts + 1`, `startedAt = now`, owned by this process with a lease until `now + leaseMs`. One statement or
+   * one transaction.
+   */
+  claim(queue: string, names: readonly string[], limit: number, now: number): Promise<StoredJob[]>;
+
+  /**
+   * Applies the outcomes of runs in one transaction. Each applies only while the job is `running` and owned by
+   * this process (a job whose lease another process took over is left to it: at-least-once).
+   */
+  settle(updates: readonly JobUpdate[], now: number): Promise<void>;
+
+  /**
+   * Extends the lease of every job this process runs to `now + leaseMs` and refreshes the owner record. Returns
+   * the ids among them that `cancel()` was asked to cancel (from this or another process).
+   */
+  renew(now: number): Promise<string[]>;
+
+  /**
+   * Orphans: `running` jobs whose owner is gone (its record is stale, or it was a process of this host that no
+   * longer exists) or whose lease has expired. Each goes back to `pending` with `stalls + 1` and `attempts - 1`
+   * (the cut-off run is not charged); one whose stalls would pass `maxStalls` becomes `failed` instead, with a
+   * `JobStalledError` appended to its errors and `finishedAt = now`.
+   */
+  recover(now: number): Promise<RecoveryResult>;
+
+  get(id: string): Promise<StoredJob | undefined>;
+  /** Ordered by id ascending (creation order); `after` is exclusive. */
+  list(filter: StoreListFilter): Promise<StoredJob[]>;
+  /**
+   * `scheduled` or `pending`: becomes `cancelled` (`finishedAt = now`, `error` appended) and the answer is
+   * `'cancelled'`. `running`: marked so that its owner's next `renew()` reports it, and the answer is
+   * `'requested'`. Otherwise (ended or unknown): false.
+   */
+  cancel(id: string, error: StoredJobError, now: number): Promise<'cancelled' | 'requested' | false>;
+  /** `failed` or `cancelled`: back to `pending` with attempts 0 and stalls 0, `runAt = now`, `finishedAt` cleared (errors kept). */
+  retry(id: string, now: number): Promise<boolean>;
+  /** Jobs by state, of one queue or of all; every state present, 0 when none. */
+  counts(queue?: string): Promise<Record<JobState, number>>;
+  /** The earliest `runAt` among `scheduled` jobs of `queue` whose name is in `names`, or undefined. */
+  nextRunAt(queue: string, names: readonly string[]): Promise<number | undefined>;
+  /** The `runAt` of the oldest `pending` job of `queue` (for health checks), or undefined. */
+  oldestPending(queue?: string): Promise<number | undefined>;
+  /** Deletes ended jobs past their retention (by `finishedAt`). Returns how many went. */
+  sweep(now: number): Promise<number>;
+}
+
+export interface StoreSettings {
+  /** How long a claim holds without a heartbeat. */
+  leaseMs: number;
+  /** Orphanings after which a job fails with `JobStalledError`. */
+  maxStalls: number;
+  /**
+   * How often to look for work that another process added, or orphans whose lease ran out; `undefined` when no
+   * other process can reach the store (memory), so that only this process's own calls wake the queue.
+   */
+  pollMs: number | undefined;
+  /** Milliseconds to keep ended jobs, by state. */
+  retention: { succeeded: number; cancelled: number; failed: number };
+}
+
+export interface StoreOpenContext {
+  /** Unique per open (process and boot): owns claims. */
+  owner: string;
+  pid: number;
+  hostname: string;
+  now: number;
+}
+
+/** A job as it crosses the seam. JSON text stays text here; the jobs layer parses it. */
+export interface StoredJob {
+  id: string;
+  name: string;
+  queue: string;
+  state: JobState;
+  /** JSON text. */
+  payload: string;
+  key: string | null;
+  priority: number;
+  attempts: number;
+  maxAttempts: number;
+  stalls: number;
+  runAt: number;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  progress: number | null;
+  /** JSON text of the handler's return value, or null. */
+  result: string | null;
+  /** JSON text of a `StoredJobError[]`, oldest first. */
+  errors: string;
+  /** JSON text of the job's own `{ retry, timeout }` overrides, or null. */
+  options: string | null;
+  /** Opaque text carried with the job (a trace context), or null. */
+  trace: string | null;
+}
+
+export interface StoredJobError {
+  attempt: number;
+  name: string;
+  message: string;
+  stack?: string;
+  at: number;
+}
+
+export interface NewJob {
+  id: string;
+  name: string;
+  queue: string;
+  payload: string;
+  key: string | null;
+  priority: number;
+  maxAttempts: number;
+  runAt: number;
+  createdAt: number;
+  options: string | null;
+  trace: string | null;
+}
+
+export interface InsertResult {
+  job: StoredJob;
+  created: boolean;
+}
+
+export type JobUpdate =
+  | { id: string; type: 'succeeded'; result: string | null }
+  | { id: string; type: 'failed'; error: StoredJobError }
+  /** Another attempt later: `scheduled` (or `pending` when `runAt <= now`), the lease released. */
+  | { id: string; type: 'retry'; error: StoredJobError; runAt: number }
+  | { id: string; type: 'cancelled'; error: StoredJobError }
+  /** Back to `pending` at once with `attempts - 1`: a run cut off by shutdown is not charged. */
+  | { id: string; type: 'handBack' }
+  | { id: string; type: 'progress'; progress: number };
+
+export interface RecoveryResult {
+  /** Back to pending, stalls counted. */
+  requeued: StoredJob[];
+  /** Past maxStalls: failed. */
+  failed: StoredJob[];
+}
+
+export interface StoreListFilter {
+  queue?: string;
+  name?: string;
+  states?: readonly JobState[];
+  limit: number;
+  after?: string;
+}
