@@ -41,7 +41,7 @@ describe('sample app: CPU work on worker threads', { timeout: 120_000 }, () => {
     fetch(`${base}/reports`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
   /** Polls `GET /<kind>/:id` until the job has ended; returns every view seen, the last one final. */
-  async function poll(kind: 'thumbnails' | 'reports', id: number): Promise<FileJobView[]> {
+  async function poll(kind: 'thumbnails' | 'reports', id: string): Promise<FileJobView[]> {
     const views: FileJobView[] = [];
     await vi.waitFor(async () => {
       const view = (await (await get(`/${kind}/${id}`)).json()) as FileJobView;
