@@ -73,6 +73,8 @@ export class WorkerThreads {
   private closed = false;
   /** The tasks in flight, for the shutdown log. */
   private readonly inFlight = new IntrusiveList<TaskInFlight>();
+  /** Set by `close()` while it waits for the tasks in flight. */
+  private onDrained: (() => void) | undefined;
   private readonly files = new Map<string, string>();
   private readonly logger = new Logger(LOG_CONTEXT);
 
@@ -122,6 +124,7 @@ export class WorkerThreads {
     }
     const settle = (): void => {
       this.inFlight.delete(flight);
+      if (this.inFlight.size === 0) this.onDrained?.();
       if (port === undefined) return;
       // The task posted its progress before it returned, but 'message' events come later: deliver what is queued.
       for (let next = receiveMessageOnPort(port); next !== undefined; next = receiveMessageOnPort(port)) {
@@ -179,21 +182,24 @@ export class WorkerThreads {
     this.closed = true;
     const pool = this.pool;
     if (pool === undefined) return [];
-    const closing = pool.close();
-    const finished = await new Promise<boolean>((resolve) => {
-      if (deadline.aborted) return resolve(false);
-      const onAbort = (): void => resolve(false);
-      deadline.addEventListener('abort', onAbort, { once: true });
-      closing.then(
-        () => {
+    // Not Piscina's close(): it waits only for tasks already on a thread and rejects those still queued or waiting
+    // for their thread to boot. Every task this class accepted gets the deadline instead.
+    const finished =
+      this.inFlight.size === 0 ||
+      (await new Promise<boolean>((resolve) => {
+        if (deadline.aborted) return resolve(false);
+        const onAbort = (): void => {
+          this.onDrained = undefined;
+          resolve(false);
+        };
+        deadline.addEventListener('abort', onAbort, { once: true });
+        this.onDrained = () => {
           deadline.removeEventListener('abort', onAbort);
           resolve(true);
-        },
-        () => resolve(true),
-      );
-    });
-    if (finished) return [];
-    const terminated = this.inFlight.toArray().map(taskLabel);
+        };
+      }));
+    const terminated = finished ? [] : this.inFlight.toArray().map(taskLabel);
+    // Nothing is in flight after a drain; at the deadline this terminates the threads and rejects what is left.
     await pool.destroy();
     return terminated;
   }
