@@ -9,6 +9,7 @@ import { describeError, errorStack } from '../log-text.js';
 import { Piscina } from 'piscina';
 import { MAX_TIMER_DELAY, checkFunction, checkObject, checkSignal, checkString, describe } from '../validation.js';
 import { deserializeTaskError } from './task-error.js';
+import { ThreadUtilization } from './thread-utilization.js';
 import type { TaskMessage } from './task-runner.js';
 import { TYPESCRIPT_REGISTER_URL } from './typescript-hooks.js';
 import type { ResolvedWorkerThreadsOptions } from './worker-threads.options.js';
@@ -38,7 +39,10 @@ export interface WorkerThreadsStats {
   queued: number;
   running: number;
   completed: number;
-  /** Share of the pool's capacity spent running tasks since it started, from 0 to 1. */
+  /**
+   * Share of the pool's capacity (`maxThreads`) busy over the last 2 to 4 seconds (since the pool started, if it is
+   * younger), from 0 to 1: thread time occupied by tasks, counted while they run, not only once they end.
+   */
   utilization: number;
   runTime: TimePercentiles;
   waitTime: TimePercentiles;
@@ -75,6 +79,7 @@ export class WorkerThreads {
   private readonly inFlight = new IntrusiveList<TaskInFlight>();
   /** Set by `close()` while it waits for the tasks in flight. */
   private onDrained: (() => void) | undefined;
+  private utilization: ThreadUtilization | undefined;
   private readonly files = new Map<string, string>();
   private readonly logger = new Logger(LOG_CONTEXT);
 
@@ -110,9 +115,14 @@ export class WorkerThreads {
     if (this.closed) return Promise.reject(new Error('Worker threads are closed: the application is shutting down'));
     if (signal?.aborted) return Promise.reject(signal.reason);
 
-    const pool = (this.pool ??= this.createPool(this.options));
+    if (this.pool === undefined) {
+      this.pool = this.createPool(this.options);
+      this.utilization = new ThreadUtilization(this.options.maxThreads);
+    }
+    const pool = this.pool;
     const flight: TaskInFlight = { file, name, prev: undefined, next: undefined };
     this.inFlight.add(flight);
+    this.utilization!.tasksInFlight(this.inFlight.size);
     const message: TaskMessage = { file, name, input };
     let port: MessagePort | undefined;
     if (progress !== undefined) {
@@ -124,6 +134,7 @@ export class WorkerThreads {
     }
     const settle = (): void => {
       this.inFlight.delete(flight);
+      this.utilization!.tasksInFlight(this.inFlight.size);
       if (this.inFlight.size === 0) this.onDrained?.();
       if (port === undefined) return;
       // The task posted its progress before it returned, but 'message' events come later: deliver what is queued.
@@ -167,7 +178,7 @@ export class WorkerThreads {
       queued,
       running: Math.max(this.inFlight.size - queued, 0),
       completed: pool.completed,
-      utilization: pool.utilization,
+      utilization: this.utilization!.read(),
       runTime: times(histogram.runTime),
       waitTime: times(histogram.waitTime),
     };
