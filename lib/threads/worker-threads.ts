@@ -11,6 +11,7 @@ import { MAX_TIMER_DELAY, checkFunction, checkObject, checkSignal, checkString, 
 import { deserializeTaskError } from './task-error.js';
 import { ThreadUtilization } from './thread-utilization.js';
 import type { TaskMessage } from './task-runner.js';
+import { COMPILED_RUNNER, SOURCE_RUNNER } from './runner-location.js';
 import { TYPESCRIPT_REGISTER_URL } from './typescript-hooks.js';
 import type { ResolvedWorkerThreadsOptions } from './worker-threads.options.js';
 
@@ -62,10 +63,6 @@ function taskLabel(task: TaskInFlight): string {
 
 const RUN_KEYS = ['name', 'signal', 'transfer', 'progress'] as const;
 const NO_TIMES: TimePercentiles = { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
-
-/** The compiled runner sits beside this file; when the library runs from its sources, only the .ts does. */
-const COMPILED_RUNNER = new URL('./task-runner.js', import.meta.url);
-const SOURCE_RUNNER = new URL('./task-runner.ts', import.meta.url);
 
 /**
  * CPU-heavy work on worker threads, so that it never blocks the event loop that serves requests. Built on Piscina.
