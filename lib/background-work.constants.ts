@@ -8,3 +8,5 @@ export const LOG_CONTEXT = 'BackgroundWork';
 export const DEFAULT_QUEUE = 'default';
 /** How long running work may take to honour its aborted signal after the shutdown deadline. */
 export const SHUTDOWN_GRACE_MS = 1_000;
+/** Metadata key that `@Job()` sets on a class. */
+export const JOB_METADATA = 'nestjs-background-work:job';

@@ -10,6 +10,9 @@ import { getQueueToken } from './queue/inject-queue.decorator.js';
 import { QueueRegistry } from './queue/queue-registry.js';
 import { resolveModuleOptions, type ResolvedModuleOptions } from './resolve-module-options.js';
 import { WorkerThreads } from './threads/worker-threads.js';
+import { BackgroundJobs } from './jobs/background-jobs.js';
+import { JobHandlerExplorer } from './jobs/job-handler.explorer.js';
+import { JobRuntime } from './jobs/job-runtime.js';
 import { checkFunction, checkObject, checkString, describe } from './validation.js';
 
 const ASYNC_KEYS = ['imports', 'inject', 'useFactory', 'queues'] as const;
@@ -88,9 +91,12 @@ export class BackgroundWorkModule {
         },
         BackgroundHost,
         HostedServiceExplorer,
+        JobHandlerExplorer,
+        JobRuntime,
+        BackgroundJobs,
         BackgroundWorkLifecycle,
       ],
-      exports: [BackgroundHost, BackgroundQueue, WorkerThreads, ...queueNames.map((name) => getQueueToken(name))],
+      exports: [BackgroundHost, BackgroundQueue, WorkerThreads, BackgroundJobs, ...queueNames.map((name) => getQueueToken(name))],
     };
   }
 }

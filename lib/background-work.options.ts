@@ -1,4 +1,5 @@
 import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
+import type { JobStore } from './jobs/stores/job-store.js';
 import type { QueueOptions } from './queue/queue.options.js';
 import type { WorkerThreadsOptions } from './threads/worker-threads.options.js';
 
@@ -18,6 +19,8 @@ export interface BackgroundWorkModuleOptions {
   onServiceError?: 'stop-app' | 'log';
   /** The worker-thread pool behind `WorkerThreads`; `false` turns it off. Threads start at the first task. */
   threads?: WorkerThreadsOptions | false;
+  /** Where durable jobs are kept: `sqliteStore({ path })` to survive a crash; default `memoryStore()` (nothing survives the process). */
+  store?: JobStore;
 }
 
 export interface BackgroundWorkModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {

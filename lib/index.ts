@@ -16,3 +16,21 @@ export { HostedServiceStartError } from './hosting/service-runner.js';
 export { WorkerThreads, type RunTaskOptions, type TimePercentiles, type WorkerThreadsStats } from './threads/worker-threads.js';
 export type { WorkerThreadsOptions } from './threads/worker-threads.options.js';
 export type { TaskContext } from './threads/task-context.js';
+
+export { BackgroundJobs, type JobRequest } from './jobs/background-jobs.js';
+export { Job, type JobHandlerOptions } from './jobs/job.decorator.js';
+export { JobStalledError, JobStoreClosedError } from './jobs/job.errors.js';
+export { MAX_PAYLOAD_BYTES } from './jobs/job-payload.js';
+export type {
+  JobContext,
+  JobError,
+  JobEvent,
+  JobEventType,
+  JobHandler,
+  JobListFilter,
+  JobOptions,
+  JobRecord,
+  JobState,
+} from './jobs/job.types.js';
+export type { JobStore } from './jobs/stores/job-store.js';
+export { memoryStore, type MemoryStoreOptions, type RetentionOptions } from './jobs/stores/memory-store.js';

@@ -1,9 +1,11 @@
 import { DEFAULT_QUEUE } from './background-work.constants.js';
+import type { JobStore } from './jobs/stores/job-store.js';
+import { memoryStore } from './jobs/stores/memory-store.js';
 import type { BackgroundWorkModuleOptions } from './background-work.options.js';
 import type { ResolvedQueueOptions } from './queue/queue.options.js';
 import { resolveQueueOptions } from './queue/resolve-queue-options.js';
 import { resolveWorkerThreadsOptions, type ResolvedWorkerThreadsOptions } from './threads/worker-threads.options.js';
-import { MAX_TIMER_DELAY, checkBoolean, checkNumber, checkObject, checkOneOf, checkString } from './validation.js';
+import { MAX_TIMER_DELAY, checkBoolean, checkNumber, checkObject, checkOneOf, checkString, describe } from './validation.js';
 
 export interface ResolvedModuleOptions {
   shutdownTimeout: number;
@@ -13,9 +15,20 @@ export interface ResolvedModuleOptions {
   stopConcurrently: boolean;
   onServiceError: 'stop-app' | 'log';
   threads: ResolvedWorkerThreadsOptions | false;
+  store: JobStore;
 }
 
-const MODULE_KEYS = ['shutdownTimeout', 'queue', 'queues', 'startConcurrently', 'stopConcurrently', 'onServiceError', 'threads'] as const;
+const STORE_METHODS = ['open', 'close', 'insert', 'claim', 'settle', 'renew', 'recover', 'get', 'list', 'cancel', 'retry', 'counts', 'nextRunAt', 'sweep'] as const;
+
+function checkStore(path: string, value: unknown): JobStore {
+  const missing = value !== null && typeof value === 'object' ? STORE_METHODS.filter((m) => typeof (value as Record<string, unknown>)[m] !== 'function') : STORE_METHODS;
+  if (missing.length > 0) {
+    throw new TypeError(`${path} must be a job store such as memoryStore() or sqliteStore({ path }), got ${describe(value)}${value !== null && typeof value === 'object' ? ` (it has no ${missing.join(', ')})` : ''}`);
+  }
+  return value as JobStore;
+}
+
+const MODULE_KEYS = ['shutdownTimeout', 'queue', 'queues', 'startConcurrently', 'stopConcurrently', 'onServiceError', 'threads', 'store'] as const;
 const PATH = 'BackgroundWorkModule options';
 
 /** Validates the module options (a bad value is a TypeError or RangeError naming it) and fills the defaults. */
@@ -44,5 +57,6 @@ export function resolveModuleOptions(value: unknown): ResolvedModuleOptions {
     onServiceError:
       options.onServiceError === undefined ? 'stop-app' : checkOneOf(`${PATH}.onServiceError`, options.onServiceError, ['stop-app', 'log']),
     threads: resolveWorkerThreadsOptions(`${PATH}.threads`, options.threads),
+    store: options.store === undefined ? memoryStore() : checkStore(`${PATH}.store`, options.store),
   };
 }

@@ -12,6 +12,7 @@ import type { DrainReport } from '../queue/background-queue.js';
 import { QueueRegistry } from '../queue/queue-registry.js';
 import type { ResolvedModuleOptions } from '../resolve-module-options.js';
 import { WorkerThreads } from '../threads/worker-threads.js';
+import { JobRuntime } from '../jobs/job-runtime.js';
 import { BackgroundHost, type ServiceEntry } from './background-host.js';
 import { BackgroundService, ServiceStoppingError } from './background-service.js';
 import { HostedServiceExplorer } from './hosted-service.explorer.js';
@@ -39,6 +40,8 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     () => this.cancelStart(),
   );
   private stopRequested = false;
+  /** What `stopApplication()` was asked with, for the first line of the stop. */
+  private stopReason: string | undefined = undefined;
   private startAbandoned = false;
 
   constructor(
@@ -47,6 +50,7 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     private readonly explorer: HostedServiceExplorer,
     private readonly queues: QueueRegistry,
     private readonly threads: WorkerThreads,
+    private readonly jobs: JobRuntime,
   ) {
     this.runner = new ServiceRunner(options.startConcurrently, options.stopConcurrently);
   }
@@ -59,6 +63,8 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     const began = performance.now();
     this.entries = this.explorer.explore();
     this.host.register(this.entries);
+    // The store first: a service's start() may enqueue jobs, and a store that cannot open fails bootstrap now.
+    await this.jobs.open();
     this.starting = this.runner.start(this.entries, this.startAbort.signal, () => AbortSignal.timeout(this.options.shutdownTimeout));
     await this.startOrAbandon(this.starting);
     if (this.phase !== 'starting') return; // shutdown began while starting
@@ -66,6 +72,7 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
       if (entry.instance instanceof BackgroundService) this.watch(entry, entry.instance);
     }
     this.phase = 'running';
+    this.jobs.startFeeds(); // after the services: a handler may need one of them
     this.host.emit('started');
     this.host.handleStops((reason) => this.requestStop(reason));
     if (this.entries.length > 0) {
@@ -114,9 +121,9 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     return Promise.race([starting, abandoned]);
   }
 
-  beforeApplicationShutdown(): Promise<void> {
+  beforeApplicationShutdown(signal?: string): Promise<void> {
     this.signals.attach(); // hooks enabled late are still there until Nest's shutdown ends
-    this.stopping ??= this.stop();
+    this.stopping ??= this.stop(signal !== undefined ? signal : this.stopReason !== undefined ? this.stopReason : 'app.close()');
     return this.stopping;
   }
 
@@ -130,6 +137,7 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     if (this.stopRequested || this.phase === 'stopping' || this.phase === 'stopped') return;
     this.stopRequested = true;
     const why = reason === undefined ? '' : `: ${describeReason(reason)}`;
+    this.stopReason = `stopApplication()${why}`;
     this.logger.log(`Application stop requested${why}`);
     if (this.signals.raise()) return;
     this.logger.error(
@@ -171,8 +179,9 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     });
   }
 
-  private async stop(): Promise<void> {
+  private async stop(cause: string): Promise<void> {
     const began = performance.now();
+    this.logger.log(`Stopping background work (${cause}); deadline ${this.options.shutdownTimeout} ms`);
     const wasStarting = this.phase === 'starting';
     this.phase = 'stopping';
     const deadlineController = new AbortController();
@@ -199,6 +208,7 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
       }
       const reports = await this.queues.drainAll(deadline, SHUTDOWN_GRACE_MS);
       this.logDrain(reports);
+      await this.jobs.afterDrain();
       const terminated = await this.threads.close(deadline);
       if (terminated.length > 0) {
         this.logger.error(
@@ -206,6 +216,7 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
         );
       }
 
+      await this.jobs.close();
       await this.runner.afterStop(started, deadline);
       this.phase = 'stopped';
       this.host.emit('stopped');
@@ -225,6 +236,11 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
       if (report.cancelledRunning.length > 0) {
         this.logger.warn(
           `${q}: ${count(report.cancelledRunning.length, 'running item')} cancelled at the shutdown deadline, their signals aborted: ${report.cancelledRunning.join(', ')}`,
+        );
+      }
+      if (report.handedBack.length > 0) {
+        this.logger.warn(
+          `${q}: ${count(report.handedBack.length, 'job')} unfinished at the shutdown deadline handed back to the store (pending, no attempt charged; they run at the next start): ${report.handedBack.join(', ')}`,
         );
       }
       if (report.abandoned.length > 0) {

@@ -20,16 +20,19 @@ const ENQUEUE_KEYS = ['name', 'timeout', 'retry', 'signal', 'priority'] as const
 const MAX_REQUEST = 100;
 
 /**
- * A second feed of the queue's one dispatch engine besides `enqueue`: stored jobs. The queue asks it for work
- * whenever slots are free that no queued item will take, and it answers (now or later) through `admit`.
+ * A second feed of the queue's one dispatch engine besides `enqueue`: stored jobs. The queue tells it how many
+ * slots are free that no queued item will take; it answers later (never inside the call) through `admit`, and
+ * calls `wake` when it has work again.
  * @internal
  */
 export interface WorkSource {
   /** Whether what it feeds survives the process: then shutdown hands work back instead of cancelling it. */
   readonly durable: boolean;
-  /** Up to `count` more items are welcome. Cheap to call when the source knows it has nothing. */
+  /** A claim is in flight, or the source knows it has work due: the queue is not settled while so. */
+  readonly busy: boolean;
+  /** Up to `count` items are welcome now. Not cumulative; cheap to call when the source knows it has nothing. */
   request(count: number): void;
-  /** The queue closed: claim nothing more. */
+  /** The queue closed (a durable source) or drained to its deadline: claim nothing more. */
   stop(): void;
 }
 
@@ -102,8 +105,6 @@ export class BackgroundQueue {
   private closed = false;
   private source: WorkSource | undefined = undefined;
   private sourceStopped = false;
-  /** Items that a source was asked for and has not delivered: they are counted against the free slots. */
-  private requested = 0;
   private pumping = false;
   private pumpScheduled = false;
   /** The options of an item enqueued without any: one shared object, not one per item. */
@@ -190,12 +191,11 @@ export class BackgroundQueue {
   }
 
   /**
-   * A source delivers the items it was asked for (fewer is fine; `asked` is how many of the request this answers).
-   * Items start by priority among the queue's other pending items.
+   * A source delivers what it claimed (maybe nothing): the items start by priority among the queue's other
+   * pending items.
    * @internal
    */
-  admit(items: readonly QueuedWork<any>[], asked: number): void {
-    this.requested = Math.max(0, this.requested - asked);
+  admit(items: readonly QueuedWork<any>[]): void {
     for (const item of items) {
       this.pendingCount++;
       this.queued.push(item);
@@ -208,6 +208,16 @@ export class BackgroundQueue {
     } else this.pump();
     this.checkIdle();
     this.checkSettled();
+  }
+
+  /** Whether shutdown has closed the queue to new work. @internal */
+  get isClosing(): boolean {
+    return this.closed;
+  }
+
+  /** A source has work again. @internal */
+  wake(): void {
+    this.schedulePump();
   }
 
   /** @internal the engine-side settings a source's items take. */
@@ -422,12 +432,8 @@ export class BackgroundQueue {
       }
       // Slots that no queued item will take: offer them to the source (stored jobs), counting what it owes.
       if (this.source !== undefined && !this.sourceStopped) {
-        const free = this.options.concurrency - this.active.size - this.queued.length - this.requested;
-        if (free > 0) {
-          const count = Math.min(free, MAX_REQUEST);
-          this.requested += count;
-          this.source.request(count);
-        }
+        const free = this.options.concurrency - this.active.size - this.queued.length;
+        if (free > 0) this.source.request(Math.min(free, MAX_REQUEST));
       }
     } finally {
       this.pumping = false;
@@ -580,7 +586,7 @@ export class BackgroundQueue {
   }
 
   private isSettled(): boolean {
-    return this.pendingCount === 0 && this.runningCount === 0 && this.active.size === 0 && this.requested === 0;
+    return this.pendingCount === 0 && this.runningCount === 0 && this.active.size === 0 && !(this.source?.busy ?? false);
   }
 
   private checkSettled(): void {

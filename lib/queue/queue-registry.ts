@@ -13,8 +13,9 @@ export class QueueRegistry {
     for (const [name, options] of Object.entries(named)) this.queues.set(name, new BackgroundQueue(name, options, logger));
   }
 
-  get(name: string): BackgroundQueue {
-    const queue = this.queues.get(name);
+  /** The named queue, or the default one when `name` is undefined. */
+  get(name: string | undefined): BackgroundQueue {
+    const queue = this.queues.get(name ?? DEFAULT_QUEUE);
     if (queue === undefined) throw new RangeError(`No queue named "${name}"; configure it in BackgroundWorkModule's queues option`);
     return queue;
   }

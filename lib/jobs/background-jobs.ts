@@ -1,0 +1,211 @@
+import { Injectable, type Type } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Observable } from 'rxjs';
+import { CancelledError, QueueClosedError } from '../queue/queue.errors.js';
+import { QueueRegistry } from '../queue/queue-registry.js';
+import { resolvePriority, resolveTimeout } from '../queue/resolve-queue-options.js';
+import { resolveRetryPolicy } from '../queue/retry-policy.js';
+import { MAX_TIMER_DELAY, checkNumber, checkObject, checkOneOf, checkString, describe } from '../validation.js';
+import type { JobOverrides } from './job-feed.js';
+import { jobMetadataOf } from './job-handler.explorer.js';
+import { newJobId } from './job-ids.js';
+import { serializePayload } from './job-payload.js';
+import { toJobRecord, toStoredError } from './job-record.js';
+import { JobRuntime } from './job-runtime.js';
+import { JOB_STATES, type JobEvent, type JobHandler, type JobListFilter, type JobOptions, type JobRecord, type JobState } from './job.types.js';
+import type { NewJob } from './stores/job-store.js';
+
+const JOB_OPTION_KEYS = ['key', 'delay', 'runAt', 'priority', 'retry', 'timeout', 'queue'] as const;
+const LIST_KEYS = ['queue', 'name', 'state', 'limit', 'after'] as const;
+const MAX_KEY_LENGTH = 512;
+
+/** A job to enqueue: its handler class or its name, its payload and options. */
+export interface JobRequest<P = unknown> {
+  job: Type<JobHandler<P>> | string;
+  payload: P;
+  options?: JobOptions;
+}
+
+/**
+ * Durable jobs: a name and a JSON payload kept in the store until a `@Job` handler has run them, so that a crash
+ * or a SIGKILL loses nothing (with a durable store). Jobs run on the queue their `@Job` names, in its slots.
+ */
+@Injectable()
+export class BackgroundJobs {
+  readonly events$: Observable<JobEvent>;
+
+  constructor(
+    private readonly runtime: JobRuntime,
+    private readonly queues: QueueRegistry,
+    private readonly reflector: Reflector,
+  ) {
+    this.events$ = runtime.events.asObservable();
+  }
+
+  /**
+   * Resolves with the job once it is committed to the store (enqueues of one turn share one commit). With a
+   * `key` that an active job of the queue has, resolves with that job instead. Rejects with a TypeError or
+   * RangeError naming a bad argument (a payload that JSON would change names its path), and with the store's
+   * error when it cannot write: nothing is acknowledged that is not stored.
+   */
+  enqueue<P>(job: Type<JobHandler<P>> | string, payload: P, options?: JobOptions): Promise<JobRecord<P>> {
+    try {
+      const row = this.prepare('BackgroundJobs.enqueue', job, payload, options);
+      return this.runtime.insert([row]).then(([result]) => toJobRecord<P>(result.job));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Like `enqueue` for many jobs, in one transaction: all are stored, or none. */
+  enqueueMany(jobs: ReadonlyArray<JobRequest<any>>): Promise<JobRecord[]> {
+    try {
+      if (!Array.isArray(jobs)) throw new TypeError(`BackgroundJobs.enqueueMany(jobs) must be an array, got ${describe(jobs)}`);
+      const rows = jobs.map((request, i) => {
+        const path = `BackgroundJobs.enqueueMany jobs[${i}]`;
+        const r = checkObject(path, request, ['job', 'payload', 'options']);
+        return this.prepare(path, r.job as Type<JobHandler> | string, r.payload, r.options as JobOptions | undefined);
+      });
+      if (rows.length === 0) return Promise.resolve([]);
+      return this.runtime.insert(rows).then((results) => results.map((r) => toJobRecord(r.job)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    checkString('BackgroundJobs.get(id)', id);
+    const row = await this.runtime.store.get(id);
+    return row === undefined ? undefined : toJobRecord(row);
+  }
+
+  /** Jobs in creation order, `limit` (default 50, at most 1000) at a time; pass the last id as `after` for the next page. */
+  async list(filter?: JobListFilter): Promise<JobRecord[]> {
+    const path = 'BackgroundJobs.list filter';
+    const f = filter === undefined ? {} : checkObject(path, filter, LIST_KEYS);
+    const states = f.state === undefined ? undefined : Array.isArray(f.state) ? f.state : [f.state];
+    states?.forEach((state, i) => checkOneOf(`${path}.state${Array.isArray(f.state) ? `[${i}]` : ''}`, state, JOB_STATES));
+    const rows = await this.runtime.store.list({
+      queue: f.queue === undefined ? undefined : checkString(`${path}.queue`, f.queue),
+      name: f.name === undefined ? undefined : checkString(`${path}.name`, f.name),
+      states: states as JobState[] | undefined,
+      limit: f.limit === undefined ? 50 : checkNumber(`${path}.limit`, f.limit, { min: 1, max: 1000 }),
+      after: f.after === undefined ? undefined : checkString(`${path}.after`, f.after),
+    });
+    return rows.map((row) => toJobRecord(row));
+  }
+
+  /**
+   * A scheduled or pending job is cancelled; a running one has its signal aborted and is not retried (in this
+   * process at once, in another at its next heartbeat). False when the job had already ended or does not exist.
+   */
+  async cancel(id: string, reason?: string): Promise<boolean> {
+    checkString('BackgroundJobs.cancel(id)', id);
+    if (reason !== undefined) checkString('BackgroundJobs.cancel(reason)', reason);
+    const error = new CancelledError(`Job ${id} was cancelled with BackgroundJobs.cancel()${reason === undefined ? '' : `: ${reason}`}`);
+    const outcome = await this.runtime.store.cancel(id, toStoredError(error, 0, Date.now()), Date.now());
+    if (outcome === false) return false;
+    if (outcome === 'requested') {
+      for (const feed of this.runtime.feeds.values()) feed.items.get(id)?.item.cancel(error);
+    } else {
+      const row = await this.runtime.store.get(id);
+      if (row !== undefined) this.runtime.emit('cancelled', row, row.attempts, { reason: error });
+    }
+    return true;
+  }
+
+  /** A failed or cancelled job runs again from attempt 1. False for a job in any other state. */
+  async retry(id: string): Promise<boolean> {
+    checkString('BackgroundJobs.retry(id)', id);
+    const retried = await this.runtime.store.retry(id, Date.now());
+    if (retried) this.runtime.wakeAll();
+    return retried;
+  }
+
+  /** Jobs by state, of one queue or of all. */
+  stats(queue?: string): Promise<Record<JobState, number>> {
+    if (queue !== undefined) checkString('BackgroundJobs.stats(queue)', queue);
+    return this.runtime.store.counts(queue);
+  }
+
+  /**
+   * Resolves once no job is pending or running on the queues this process runs and every outcome is written:
+   * for tests (scheduled jobs are not waited for; advance fake timers for those).
+   */
+  async onIdle(): Promise<void> {
+    for (;;) {
+      await this.runtime.writes.flush();
+      let busy = 0;
+      for (const name of this.runtime.feeds.keys()) {
+        const counts = await this.runtime.store.counts(name);
+        busy += counts.pending + counts.running;
+      }
+      if (busy === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  // ---- internals ----------------------------------------------------------------------------------------------
+
+  /** Checks one enqueue's arguments and makes its row. Throws at the call site. */
+  private prepare(method: string, job: unknown, payload: unknown, options: unknown): NewJob {
+    let name: string;
+    let metadataOptions: Record<string, unknown> = {};
+    if (typeof job === 'string') {
+      name = checkString(`${method}(job)`, job);
+    } else if (typeof job === 'function') {
+      const metadata = jobMetadataOf(this.reflector, job);
+      if (metadata === undefined) {
+        throw new TypeError(`${method}(job): ${(job as Type).name || 'the class'} is not a @Job class; decorate it with @Job(name) and list it in a module's providers`);
+      }
+      name = metadata.name;
+      metadataOptions = (metadata.options ?? {}) as Record<string, unknown>;
+    } else {
+      throw new TypeError(`${method}(job) must be a @Job class or a job name, got ${describe(job)}`);
+    }
+    const path = `${method} options`;
+    const o = options === undefined ? {} : checkObject(path, options, JOB_OPTION_KEYS);
+    const handler = this.runtime.handlers.get(name);
+    const queueName = o.queue !== undefined ? checkString(`${path}.queue`, o.queue) : (handler?.queue.name ?? (metadataOptions.queue as string | undefined));
+    let queue;
+    try {
+      queue = this.queues.get(queueName);
+    } catch (error) {
+      throw new RangeError(`${path}.queue: ${(error as Error).message}`);
+    }
+    if (!this.runtime.store.durable && this.runtime.isOpen && queue.isClosing) throw new QueueClosedError(queue.name);
+    const payloadText = serializePayload('payload', payload);
+    const now = Date.now();
+    if (o.delay !== undefined && o.runAt !== undefined) throw new TypeError(`${path}: give delay or runAt, not both`);
+    let runAt = now;
+    if (o.delay !== undefined) runAt = now + checkNumber(`${path}.delay`, o.delay, { min: 0, max: MAX_TIMER_DELAY });
+    if (o.runAt !== undefined) {
+      if (!(o.runAt instanceof Date) || Number.isNaN(o.runAt.getTime())) throw new TypeError(`${path}.runAt must be a valid Date, got ${describe(o.runAt)}`);
+      runAt = o.runAt.getTime();
+    }
+    let key: string | null = null;
+    if (o.key !== undefined) {
+      key = checkString(`${path}.key`, o.key);
+      if (key.length > MAX_KEY_LENGTH) throw new RangeError(`${path}.key must be at most ${MAX_KEY_LENGTH} characters, got ${key.length}`);
+    }
+    const overrides: JobOverrides = {};
+    if (o.retry !== undefined) overrides.retry = resolveRetryPolicy(`${path}.retry`, o.retry) ?? null;
+    if (o.timeout !== undefined) overrides.timeout = resolveTimeout(`${path}.timeout`, o.timeout) ?? null;
+    const defaultRetry = handler?.retry ?? queue.settings.retry;
+    const retry = overrides.retry !== undefined ? overrides.retry : defaultRetry;
+    const priority = resolvePriority(`${path}.priority`, o.priority, handler?.priority ?? queue.settings.priority);
+    return {
+      id: newJobId(now),
+      name,
+      queue: queue.name,
+      payload: payloadText,
+      key,
+      priority,
+      maxAttempts: retry?.attempts ?? 1,
+      runAt,
+      createdAt: now,
+      options: overrides.retry === undefined && overrides.timeout === undefined ? null : JSON.stringify(overrides),
+      trace: null,
+    };
+  }
+}
