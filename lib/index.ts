@@ -34,3 +34,5 @@ export type {
 } from './jobs/job.types.js';
 export type { JobStore } from './jobs/stores/job-store.js';
 export { memoryStore, type MemoryStoreOptions, type RetentionOptions } from './jobs/stores/memory-store.js';
+export { sqliteStore, type SqliteStoreOptions } from './jobs/stores/sqlite-store.js';
+export type { SqliteDriverName } from './jobs/stores/sqlite/sqlite-driver.js';

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Scope, type Provider } from '@nestjs/common';
 import { REQUEST } from '@nestjs/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   BackgroundJobs,
   BackgroundQueue,
@@ -14,6 +14,7 @@ import {
   type JobRecord,
 } from 'nestjs-background-work';
 import { createApp, gate, sleep, startApp, type TestApp } from '../support/create-app.js';
+import { STORE_CASES, tempFolder, type StoreCase } from '../support/stores.js';
 
 const log: string[] = [];
 
@@ -69,9 +70,12 @@ class Scoped implements JobHandler<unknown, { n: number; id: string }> {
 const options: BackgroundWorkModuleOptions = { queues: { slow: { concurrency: 1 } } };
 const providers: Provider[] = [Echo, Flaky, Held, PerJob, Scoped];
 let current: TestApp | undefined;
+let storeCase: StoreCase = STORE_CASES[0];
+let folder: ReturnType<typeof tempFolder> | undefined;
 
 async function start(extra: BackgroundWorkModuleOptions = {}): Promise<{ jobs: BackgroundJobs; t: TestApp }> {
-  current = await startApp({ ...options, store: memoryStore(), ...extra }, providers);
+  folder ??= tempFolder();
+  current = await startApp({ ...options, store: storeCase.make(folder.dir), ...extra }, providers);
   return { jobs: current.app.get(BackgroundJobs), t: current };
 }
 
@@ -81,6 +85,9 @@ afterEach(async () => {
   await current?.app.close();
   releasing = false;
   held.clear();
+  folder?.cleanup();
+  folder = undefined;
+  storeCase = STORE_CASES[0];
   current = undefined;
   log.length = 0;
   flaky = 0;
@@ -94,7 +101,11 @@ async function until(check: () => Promise<boolean> | boolean, what: string): Pro
   throw new Error(`timed out waiting for ${what}`);
 }
 
-describe('BackgroundJobs on memoryStore()', () => {
+describe.each(STORE_CASES)('BackgroundJobs on $label', (store) => {
+  beforeEach(() => {
+    storeCase = store;
+  });
+
   it('enqueues by class and by name, runs the handler, and keeps the result', async () => {
     const { jobs } = await start();
     const a = await jobs.enqueue(Echo, { text: 'a' });
@@ -227,12 +238,28 @@ describe('BackgroundJobs on memoryStore()', () => {
     expect(await jobs.stats()).toMatchObject({ pending: 2 });
   });
 
-  it('drains pending memory jobs at shutdown like queue items', async () => {
-    const { jobs, t } = await start();
-    await jobs.enqueueMany(Array.from({ length: 3 }, (_, i) => ({ job: Echo, payload: { text: `d${i}` } })));
-    await t.app.close();
+  it(store.durable ? 'leaves pending jobs in the store at shutdown, and runs them at the next start' : 'drains pending memory jobs at shutdown like queue items', async () => {
+    const { jobs, t } = await start({ shutdownTimeout: 5_000 });
+    await jobs.enqueue(Held, { id: 'r0' });
+    await until(() => held.has('r0'), 'the running job');
+    await jobs.enqueueMany([1, 2].map((i) => ({ job: Held, payload: { id: `r${i}` } })));
+    // r0 finishes once the queue has closed to new work, while r1 and r2 are pending.
+    const closing = t.app.close();
+    await until(() => t.logger.messages('log').some((l) => l.startsWith('Draining queue "slow"')), 'the drain');
+    releasing = true; // memory: r1 and r2 run in the drain and finish at once
+    held.get('r0')!.open();
+    await closing;
     current = undefined;
-    expect(log.toSorted()).toEqual(['d0@1', 'd1@1', 'd2@1']);
+    releasing = false;
+    if (!store.durable) {
+      expect(log.filter((l) => l.startsWith('end')).toSorted()).toEqual(['end r0', 'end r1', 'end r2']);
+      return;
+    }
+    expect(log.filter((l) => l.startsWith('end'))).toEqual(['end r0']);
+    releasing = true;
+    const again = await start();
+    await again.jobs.onIdle();
+    expect(log.filter((l) => l.startsWith('end')).toSorted()).toEqual(['end r0', 'end r1', 'end r2']);
   });
 });
 
