@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
-import { BackgroundWorkModule } from 'nestjs-background-work';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { BackgroundWorkModule, sqliteStore } from 'nestjs-background-work';
 import { EmailService } from './email.service.js';
 import { EmailsController } from './emails.controller.js';
 import { ExchangeRatesService } from './exchange-rates.service.js';
@@ -11,13 +13,23 @@ import { ReportsController } from './reports.controller.js';
 import { ReportsService } from './reports.service.js';
 import { sampleConfigProvider } from './sample.config.js';
 import { SmtpSinkService } from './smtp-sink.service.js';
+import { SendEmail } from './send-email.job.js';
 import { StatusController } from './status.controller.js';
 import { ThumbnailsController } from './thumbnails.controller.js';
 import { ThumbnailsService } from './thumbnails.service.js';
 
+/** The durable jobs' file: `sample/data/jobs.db` under the working directory unless SAMPLE_JOBS_DB says otherwise. */
+function jobsFile(): string {
+  const path = resolve(process.env.SAMPLE_JOBS_DB || 'sample/data/jobs.db');
+  mkdirSync(dirname(path), { recursive: true });
+  return path;
+}
+
 @Module({
   imports: [
     BackgroundWorkModule.forRoot({
+      // Emails are durable jobs kept in a SQLite file: queued ones survive Ctrl+C, a crash and kill -9.
+      store: sqliteStore({ path: jobsFile() }),
       queues: {
         // Two sends at a time; a failed send is tried twice more after 200 then 400 ms; one attempt may take 10 s.
         email: { concurrency: 2, retry: { attempts: 3, backoff: 'exponential', delay: 200 }, timeout: 10_000 },
@@ -37,6 +49,7 @@ import { ThumbnailsService } from './thumbnails.service.js';
     MailerService,
     Outbox,
     EmailService,
+    SendEmail,
     OutboxPoller,
     ExchangeRatesService,
     ThumbnailsService,

@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { BackgroundHost, BackgroundQueue, InjectQueue, WorkerThreads } from 'nestjs-background-work';
+import { BackgroundHost, BackgroundJobs, BackgroundQueue, InjectQueue, WorkerThreads } from 'nestjs-background-work';
 
 /** What the background machinery is doing: queue counters, the worker-thread pool and every hosted service. */
 @Controller('status')
@@ -10,12 +10,15 @@ export class StatusController {
     @InjectQueue('cpu') private readonly cpuQueue: BackgroundQueue,
     private readonly threads: WorkerThreads,
     private readonly host: BackgroundHost,
+    private readonly jobs: BackgroundJobs,
   ) {}
 
   @Get()
-  status(): object {
+  async status(): Promise<object> {
     return {
       queues: { default: this.queue.stats(), email: this.emailQueue.stats(), cpu: this.cpuQueue.stats() },
+      // Durable jobs in the SQLite file, by state (the emails).
+      jobs: await this.jobs.stats(),
       // Threads, tasks queued and running, utilization, run and wait time percentiles (ms).
       threads: this.threads.stats(),
       // An Error serializes as {}: show a failed service's message instead.
