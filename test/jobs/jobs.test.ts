@@ -67,8 +67,22 @@ class Scoped implements JobHandler<unknown, { n: number; id: string }> {
   }
 }
 
+@Job('throws-non-error')
+class ThrowsNonError implements JobHandler {
+  run(): never {
+    throw { code: 42 }; // oxlint-disable-line no-throw-literal -- the point of the test
+  }
+}
+
+@Job('never-settles', { timeout: 100 })
+class NeverSettles implements JobHandler {
+  run(): Promise<never> {
+    return new Promise(() => {});
+  }
+}
+
 const options: BackgroundWorkModuleOptions = { queues: { slow: { concurrency: 1 } } };
-const providers: Provider[] = [Echo, Flaky, Held, PerJob, Scoped];
+const providers: Provider[] = [Echo, Flaky, Held, PerJob, Scoped, ThrowsNonError, NeverSettles];
 let current: TestApp | undefined;
 let storeCase: StoreCase = STORE_CASES[0];
 let folder: ReturnType<typeof tempFolder> | undefined;
@@ -142,6 +156,15 @@ describe.each(STORE_CASES)('BackgroundJobs on $label', (store) => {
     await until(async () => (await jobs.get(job.id))?.state === 'succeeded', 'the retried run');
     expect((await jobs.get(job.id))!.attempts).toBe(1);
     expect(await jobs.retry(job.id)).toBe(false);
+  });
+
+  it('keeps a thrown non-Error as the job’s error, and fails a handler that never settles at its timeout', async () => {
+    const { jobs } = await start();
+    const odd = await jobs.enqueue(ThrowsNonError, {});
+    const stuck = await jobs.enqueue(NeverSettles, {});
+    await until(async () => (await jobs.get(odd.id))?.state === 'failed' && (await jobs.get(stuck.id))?.state === 'failed', 'both failures');
+    expect((await jobs.get(odd.id))!.errors).toMatchObject([{ attempt: 1, name: 'NonError', message: '{"code":42}' }]);
+    expect((await jobs.get(stuck.id))!.errors).toMatchObject([{ attempt: 1, name: 'TimeoutError' }]);
   });
 
   it('returns the active job for a key instead of adding one', async () => {
