@@ -115,6 +115,9 @@ describe.each(DRIVERS)('sqliteStore on %s', (driver) => {
     const path = folder.file();
     const real = await loadSqliteDriver(driver);
     let full = false;
+    const fail = (): void => {
+      if (full) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    };
     const failing: SqliteDriver = {
       name: 'disk-full',
       open(file) {
@@ -126,12 +129,9 @@ describe.each(DRIVERS)('sqliteStore on %s', (driver) => {
             const statement = db.prepare(sql);
             if (!sql.startsWith('INSERT INTO bw_jobs')) return statement;
             return {
-              run: (...p) => statement.run(...p),
-              get: (...p) => statement.get(...p),
-              all: (...p) => {
-                if (full) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
-                return statement.all(...p);
-              },
+              run: (...p) => (fail(), statement.run(...p)),
+              get: (...p) => (fail(), statement.get(...p)),
+              all: (...p) => (fail(), statement.all(...p)),
             };
           },
         };

@@ -1,4 +1,4 @@
-import { Deque } from '../../queue/deque.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { checkNumber, checkObject } from '../../validation.js';
 import { JOB_STATES, type JobState } from '../job.types.js';
 import type {
@@ -8,6 +8,7 @@ import type {
   NewJob,
   RecoveryResult,
   StoreListFilter,
+  StoreOpenContext,
   StoreSettings,
   StoredJob,
   StoredJobError,
@@ -33,11 +34,14 @@ export interface MemoryStoreOptions {
 const HOUR = 3_600_000;
 export const DEFAULT_RETENTION = { succeeded: 24 * HOUR, cancelled: 24 * HOUR, failed: 7 * 24 * HOUR } as const;
 const ACTIVE: ReadonlySet<JobState> = new Set(['scheduled', 'pending', 'running']);
+type EndState = 'succeeded' | 'failed' | 'cancelled';
+/** Rows the sweep deletes between two turns of the event loop. */
+const SWEEP_BATCH = 10_000;
 
 /** Validates `retention` and fills its defaults (shared with the SQLite store). */
 export function resolveRetention(path: string, value: unknown): StoreSettings['retention'] {
   const r = value === undefined ? {} : checkObject(path, value, ['succeeded', 'cancelled', 'failed']);
-  const each = (key: 'succeeded' | 'cancelled' | 'failed'): number =>
+  const each = (key: EndState): number =>
     r[key] === undefined ? DEFAULT_RETENTION[key] : checkNumber(`${path}.${key}`, r[key], { min: 0, infinity: true });
   return { succeeded: each('succeeded'), cancelled: each('cancelled'), failed: each('failed') };
 }
@@ -46,143 +50,188 @@ interface Row extends StoredJob {
   owner: string | null;
   leaseUntil: number;
   cancelRequested: boolean;
+  /** Its place in the one heap of its state (-1: none); the pending by-age heap has its own. */
+  slot: number;
+  ageSlot: number;
 }
 
-/** Pending ids of one queue: one ring buffer per priority, highest first; ended or moved ids are skipped lazily. */
-class PendingIndex {
-  private readonly buckets = new Map<number, Deque<string>>();
-  private order: number[] = [];
+/**
+ * A binary min-heap of rows that knows where each row is (`slot` or `ageSlot`), so a row that leaves its state
+ * leaves the heap at once in O(log n): no stale entries, so memory stays flat however many jobs pass through.
+ */
+class RowHeap {
+  private readonly rows: Row[] = [];
 
-  push(priority: number, id: string): void {
-    let bucket = this.buckets.get(priority);
-    if (bucket === undefined) {
-      bucket = new Deque<string>();
-      this.buckets.set(priority, bucket);
-      this.order = [...this.buckets.keys()].toSorted((a, b) => b - a);
-    }
-    bucket.push(id);
+  constructor(
+    private readonly before: (a: Row, b: Row) => boolean,
+    private readonly slot: 'slot' | 'ageSlot' = 'slot',
+  ) {}
+
+  get size(): number {
+    return this.rows.length;
   }
 
-  /** Takes up to `limit` ids for which `take(id)` is true; ids it refuses but keeps (`keep`) stay in place. */
-  take(limit: number, accept: (id: string) => 'take' | 'drop' | 'keep'): string[] {
-    const taken: string[] = [];
-    for (const priority of this.order) {
-      const bucket = this.buckets.get(priority)!;
-      const kept: string[] = [];
-      while (taken.length < limit && bucket.length > 0) {
-        const id = bucket.shift()!;
-        const verdict = accept(id);
-        if (verdict === 'take') taken.push(id);
-        else if (verdict === 'keep') kept.push(id);
-      }
-      for (let i = kept.length - 1; i >= 0; i--) bucket.unshift(kept[i]);
-      if (taken.length >= limit) break;
-    }
-    return taken;
+  peek(): Row | undefined {
+    return this.rows[0];
   }
-}
 
-/** A binary min-heap of scheduled jobs by run time. */
-class ScheduleHeap {
-  private readonly heap: { at: number; id: string }[] = [];
+  push(row: Row): void {
+    this.rows.push(row);
+    row[this.slot] = this.rows.length - 1;
+    this.up(this.rows.length - 1);
+  }
 
-  push(at: number, id: string): void {
-    const heap = this.heap;
-    heap.push({ at, id });
-    let i = heap.length - 1;
+  remove(row: Row): void {
+    const i = row[this.slot];
+    const last = this.rows.pop()!;
+    row[this.slot] = -1;
+    if (last === row) return;
+    this.rows[i] = last;
+    last[this.slot] = i;
+    this.up(i);
+    this.down(last[this.slot]);
+  }
+
+  private up(i: number): void {
+    const rows = this.rows;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (heap[parent].at <= heap[i].at) break;
-      [heap[parent], heap[i]] = [heap[i], heap[parent]];
+      if (!this.before(rows[i], rows[parent])) break;
+      this.swap(i, parent);
       i = parent;
     }
   }
 
-  peek(): { at: number; id: string } | undefined {
-    return this.heap[0];
+  private down(i: number): void {
+    const rows = this.rows;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < rows.length && this.before(rows[l], rows[m])) m = l;
+      if (r < rows.length && this.before(rows[r], rows[m])) m = r;
+      if (m === i) return;
+      this.swap(i, m);
+      i = m;
+    }
   }
 
-  pop(): { at: number; id: string } | undefined {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap.pop();
-    if (heap.length > 0 && last !== undefined) {
-      heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heap.length && heap[l].at < heap[m].at) m = l;
-        if (r < heap.length && heap[r].at < heap[m].at) m = r;
-        if (m === i) break;
-        [heap[m], heap[i]] = [heap[i], heap[m]];
-        i = m;
-      }
-    }
-    return top;
+  private swap(i: number, j: number): void {
+    const rows = this.rows;
+    [rows[i], rows[j]] = [rows[j], rows[i]];
+    rows[i][this.slot] = i;
+    rows[j][this.slot] = j;
+  }
+}
+
+const byId = (a: Row, b: Row): boolean => a.id < b.id;
+/** Claim order, as the SQLite store's index: higher priority, then earlier runAt, then lower id. */
+const claimOrder = (a: Row, b: Row): boolean => (a.priority !== b.priority ? a.priority > b.priority : a.runAt !== b.runAt ? a.runAt < b.runAt : byId(a, b));
+const runAtOrder = (a: Row, b: Row): boolean => (a.runAt !== b.runAt ? a.runAt < b.runAt : byId(a, b));
+const finishedOrder = (a: Row, b: Row): boolean => (a.finishedAt! !== b.finishedAt! ? a.finishedAt! < b.finishedAt! : byId(a, b));
+
+/** One queue's indexes: what SQLite's partial indexes are to the SQLite store. */
+class QueueIndex {
+  /** Pending rows by name, in claim order: a name no process handles is never walked past. */
+  readonly pending = new Map<string, RowHeap>();
+  readonly scheduled = new Map<string, RowHeap>();
+  /** Pending rows by runAt, for oldestPending. */
+  readonly age = new RowHeap(runAtOrder, 'ageSlot');
+  readonly counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
+
+  heap(of: 'pending' | 'scheduled', name: string): RowHeap {
+    const map = this[of];
+    let heap = map.get(name);
+    if (heap === undefined) map.set(name, (heap = new RowHeap(of === 'pending' ? claimOrder : runAtOrder)));
+    return heap;
   }
 }
 
 /**
  * Jobs in this process's memory, with the same API and semantics as the SQLite store: for tests, and for apps
  * that want jobs' handlers and options without a file. Nothing survives the process, so at shutdown pending jobs
- * drain like queue items.
+ * drain like queue items. Claims, settles and sweeps are O(log n) a job.
  */
 class MemoryStore implements JobStore {
   readonly description = 'memory';
   readonly durable = false;
   readonly settings: StoreSettings;
-  /** Insertion order is id order (ids are time-ordered): `list` walks it. */
+  /** In insertion order, which is id order while ids come ascending (they are time-ordered): `list` walks it. */
   private readonly rows = new Map<string, Row>();
-  private readonly pending = new Map<string, PendingIndex>();
-  private readonly scheduled = new Map<string, ScheduleHeap>();
-  private readonly keys = new Map<string, string>();
-  private owner: string | undefined = undefined;
-  private closed = false;
+  private idsAscending = true;
+  private lastId = '';
+  private readonly queues = new Map<string, QueueIndex>();
+  private readonly running = new Set<Row>();
+  private readonly ended: Record<EndState, RowHeap> = {
+    succeeded: new RowHeap(finishedOrder),
+    failed: new RowHeap(finishedOrder),
+    cancelled: new RowHeap(finishedOrder),
+  };
+  /** `queue\0key` of active jobs. */
+  private readonly keys = new Map<string, Row>();
+  private owner = '';
+  private phase: 'new' | 'open' | 'closed' = 'new';
 
   constructor(settings: StoreSettings) {
     this.settings = settings;
   }
 
-  async open(context: { owner: string }): Promise<void> {
+  async open(context: StoreOpenContext): Promise<void> {
+    if (this.phase === 'open') throw new Error('memory store is already open');
     this.owner = context.owner;
-    this.closed = false;
+    this.phase = 'open';
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    // Whatever this owner still runs is orphaned for the next open of the same store (two apps in one test).
-    this.owner = undefined;
+    // The rows stay: what this owner still runs is orphaned for the next open of the same store (two apps in one test).
+    if (this.phase !== 'closed') this.phase = 'closed';
   }
 
   async insert(jobs: readonly NewJob[], now: number): Promise<InsertResult[]> {
     this.check();
+    // All or nothing: refuse a duplicate id before anything changes.
+    const ids = new Set<string>();
+    for (const job of jobs) {
+      if (this.rows.has(job.id) || ids.has(job.id)) throw new Error(`memory store: insert failed: a job with id ${job.id} exists`);
+      ids.add(job.id);
+    }
     const results: InsertResult[] = [];
     for (const job of jobs) {
-      const keyId = job.key === null ? undefined : this.keys.get(`${job.queue}\u0000${job.key}`);
-      const existing = keyId === undefined ? undefined : this.rows.get(keyId);
-      if (existing !== undefined && ACTIVE.has(existing.state)) {
+      const existing = job.key === null ? undefined : this.keys.get(keyOf(job.queue, job.key));
+      if (existing !== undefined) {
         results.push({ job: copy(existing), created: false });
         continue;
       }
       const row: Row = {
-        ...job,
-        state: job.runAt > now ? 'scheduled' : 'pending',
+        id: job.id,
+        name: job.name,
+        queue: job.queue,
+        state: 'pending',
+        payload: job.payload,
+        key: job.key,
+        priority: job.priority,
         attempts: 0,
+        maxAttempts: job.maxAttempts,
         stalls: 0,
+        runAt: job.runAt,
+        createdAt: job.createdAt,
         startedAt: null,
         finishedAt: null,
         progress: null,
         result: null,
         errors: '[]',
+        options: job.options,
+        trace: job.trace,
         owner: null,
         leaseUntil: 0,
         cancelRequested: false,
+        slot: -1,
+        ageSlot: -1,
       };
+      if (row.id <= this.lastId) this.idsAscending = false;
+      this.lastId = row.id > this.lastId ? row.id : this.lastId;
       this.rows.set(row.id, row);
-      if (job.key !== null) this.keys.set(`${job.queue}\u0000${job.key}`, row.id);
-      this.index(row);
+      this.enter(row, job.runAt > now ? 'scheduled' : 'pending');
       results.push({ job: copy(row), created: true });
     }
     return results;
@@ -190,25 +239,35 @@ class MemoryStore implements JobStore {
 
   async claim(queue: string, names: readonly string[], limit: number, now: number): Promise<StoredJob[]> {
     this.check();
-    this.promote(queue, now);
-    const index = this.pending.get(queue);
-    if (index === undefined) return [];
-    const handled = names.length === 1 ? undefined : new Set(names);
-    const ids = index.take(limit, (id) => {
-      const row = this.rows.get(id);
-      if (row === undefined || row.state !== 'pending' || row.queue !== queue) return 'drop';
-      return (handled === undefined ? row.name === names[0] : handled.has(row.name)) ? 'take' : 'keep';
-    });
-    return ids.map((id) => {
-      const row = this.rows.get(id)!;
-      row.state = 'running';
-      row.attempts++;
-      row.startedAt = now;
-      row.owner = this.owner ?? null;
-      row.leaseUntil = now + this.settings.leaseMs;
-      row.cancelRequested = false;
-      return copy(row);
-    });
+    const index = this.queues.get(queue);
+    if (index === undefined || names.length === 0 || limit < 1) return [];
+    this.promote(index, now);
+    const heaps = [...new Set(names)].map((name) => index.pending.get(name)).filter((heap) => heap !== undefined);
+    const claimed: StoredJob[] = [];
+    // A pending row whose runAt is still ahead (only when callers' clocks disagree) is set aside, not claimed.
+    const aside: Row[] = [];
+    while (claimed.length < limit) {
+      let best: Row | undefined;
+      for (const heap of heaps) {
+        const top = heap.peek();
+        if (top !== undefined && (best === undefined || claimOrder(top, best))) best = top;
+      }
+      if (best === undefined) break;
+      this.leave(best);
+      if (best.runAt > now) {
+        aside.push(best);
+        continue;
+      }
+      best.attempts++;
+      best.startedAt = now;
+      best.owner = this.owner;
+      best.leaseUntil = now + this.settings.leaseMs;
+      best.cancelRequested = false;
+      this.enter(best, 'running');
+      claimed.push(copy(best));
+    }
+    for (const row of aside) this.enter(row, 'pending');
+    return claimed;
   }
 
   async settle(updates: readonly JobUpdate[], now: number): Promise<void> {
@@ -216,31 +275,32 @@ class MemoryStore implements JobStore {
     for (const update of updates) {
       const row = this.rows.get(update.id);
       if (row === undefined || row.state !== 'running' || row.owner !== this.owner) continue;
+      if (update.type === 'progress') {
+        row.progress = update.progress;
+        continue;
+      }
+      this.leave(row);
+      release(row);
       switch (update.type) {
-        case 'progress':
-          row.progress = update.progress;
-          break;
         case 'succeeded':
-          this.end(row, 'succeeded', now);
           row.result = update.result;
+          row.finishedAt = now;
+          this.enter(row, 'succeeded');
           break;
         case 'failed':
         case 'cancelled':
-          appendError(row, update.error);
-          this.end(row, update.type, now);
+          row.errors = appendError(row.errors, update.error);
+          row.finishedAt = now;
+          this.enter(row, update.type);
           break;
         case 'retry':
-          appendError(row, update.error);
-          this.release(row);
+          row.errors = appendError(row.errors, update.error);
           row.runAt = update.runAt;
-          row.state = update.runAt > now ? 'scheduled' : 'pending';
-          this.index(row);
+          this.enter(row, update.runAt > now ? 'scheduled' : 'pending');
           break;
         case 'handBack':
-          this.release(row);
           row.attempts = Math.max(0, row.attempts - 1);
-          row.state = 'pending';
-          this.index(row);
+          this.enter(row, 'pending');
           break;
       }
     }
@@ -249,34 +309,37 @@ class MemoryStore implements JobStore {
   async renew(now: number): Promise<string[]> {
     this.check();
     const cancelled: string[] = [];
-    for (const row of this.rows.values()) {
-      if (row.state !== 'running' || row.owner !== this.owner) continue;
+    for (const row of this.running) {
+      if (row.owner !== this.owner) continue;
       row.leaseUntil = now + this.settings.leaseMs;
       if (row.cancelRequested) cancelled.push(row.id);
     }
-    return cancelled;
+    return cancelled.toSorted();
   }
 
   async recover(now: number): Promise<RecoveryResult> {
     this.check();
+    const { maxStalls } = this.settings;
+    // Only this store's current owner is alive: earlier owners closed (or their app was thrown away).
+    const orphans = [...this.running].filter((row) => row.owner !== this.owner || row.leaseUntil < now).toSorted((a, b) => (a.id < b.id ? -1 : 1));
     const result: RecoveryResult = { requeued: [], failed: [] };
-    for (const row of this.rows.values()) {
-      if (row.state !== 'running' || (row.owner === this.owner && row.leaseUntil >= now)) continue;
-      this.release(row);
+    for (const row of orphans) {
+      this.leave(row);
+      release(row);
       row.attempts = Math.max(0, row.attempts - 1);
       row.stalls++;
-      if (row.stalls > this.settings.maxStalls) {
-        appendError(row, {
+      if (row.stalls > maxStalls) {
+        row.errors = appendError(row.errors, {
           attempt: row.attempts,
           name: 'JobStalledError',
-          message: `Job ${row.id} "${row.name}" was orphaned ${row.stalls} times (its process died while running it); maxStalls is ${this.settings.maxStalls}`,
+          message: `Job ${row.id} "${row.name}" was orphaned ${row.stalls} times (its process died while running it); maxStalls is ${maxStalls}`,
           at: now,
         });
-        this.end(row, 'failed', now);
+        row.finishedAt = now;
+        this.enter(row, 'failed');
         result.failed.push(copy(row));
       } else {
-        row.state = 'pending';
-        this.index(row);
+        this.enter(row, 'pending');
         result.requeued.push(copy(row));
       }
     }
@@ -292,14 +355,20 @@ class MemoryStore implements JobStore {
   async list(filter: StoreListFilter): Promise<StoredJob[]> {
     this.check();
     const states = filter.states === undefined ? undefined : new Set(filter.states);
+    const matches = (row: Row): boolean =>
+      (filter.after === undefined || row.id > filter.after) &&
+      (filter.queue === undefined || row.queue === filter.queue) &&
+      (filter.name === undefined || row.name === filter.name) &&
+      (states === undefined || states.has(row.state));
+    if (!this.idsAscending) {
+      // Ids came out of order (a caller's own ids): sort, as SQLite's ORDER BY id does.
+      const all = [...this.rows.values()].filter(matches).toSorted((a, b) => (a.id < b.id ? -1 : 1));
+      return all.slice(0, filter.limit).map(copy);
+    }
     const out: StoredJob[] = [];
     for (const row of this.rows.values()) {
-      if (filter.after !== undefined && row.id <= filter.after) continue;
-      if (filter.queue !== undefined && row.queue !== filter.queue) continue;
-      if (filter.name !== undefined && row.name !== filter.name) continue;
-      if (states !== undefined && !states.has(row.state)) continue;
-      out.push(copy(row));
       if (out.length >= filter.limit) break;
+      if (matches(row)) out.push(copy(row));
     }
     return out;
   }
@@ -307,13 +376,15 @@ class MemoryStore implements JobStore {
   async cancel(id: string, error: StoredJobError, now: number): Promise<'cancelled' | 'requested' | false> {
     this.check();
     const row = this.rows.get(id);
-    if (row === undefined) return false;
-    if (row.state === 'scheduled' || row.state === 'pending') {
-      appendError(row, error);
-      this.end(row, 'cancelled', now);
+    if (row?.state === 'scheduled' || row?.state === 'pending') {
+      this.leave(row);
+      release(row);
+      row.errors = appendError(row.errors, error);
+      row.finishedAt = now;
+      this.enter(row, 'cancelled');
       return 'cancelled';
     }
-    if (row.state === 'running') {
+    if (row?.state === 'running') {
       row.cancelRequested = true;
       return 'requested';
     }
@@ -324,32 +395,34 @@ class MemoryStore implements JobStore {
     this.check();
     const row = this.rows.get(id);
     if (row === undefined || (row.state !== 'failed' && row.state !== 'cancelled')) return false;
-    if (row.key !== null) {
-      const holder = this.rows.get(this.keys.get(`${row.queue}\u0000${row.key}`) ?? '');
-      if (holder !== undefined && holder !== row && ACTIVE.has(holder.state)) return false; // its key is taken again
-      this.keys.set(`${row.queue}\u0000${row.key}`, row.id);
-    }
-    row.state = 'pending';
+    // Another active job holds the key now: this one cannot be active beside it.
+    if (row.key !== null && this.keys.has(keyOf(row.queue, row.key))) return false;
+    this.leave(row);
     row.attempts = 0;
     row.stalls = 0;
     row.runAt = now;
     row.finishedAt = null;
-    this.index(row);
+    this.enter(row, 'pending');
     return true;
   }
 
   async counts(queue?: string): Promise<Record<JobState, number>> {
     this.check();
-    const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
-    for (const row of this.rows.values()) if (queue === undefined || row.queue === queue) counts[row.state]++;
+    const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
+    for (const [name, index] of this.queues) {
+      if (queue !== undefined && name !== queue) continue;
+      for (const state of JOB_STATES) counts[state] += index.counts[state];
+    }
     return counts;
   }
 
   async nextRunAt(queue: string, names: readonly string[]): Promise<number | undefined> {
     this.check();
+    const index = this.queues.get(queue);
     let next: number | undefined;
-    for (const row of this.rows.values()) {
-      if (row.state === 'scheduled' && row.queue === queue && names.includes(row.name) && (next === undefined || row.runAt < next)) next = row.runAt;
+    for (const name of names) {
+      const top = index?.scheduled.get(name)?.peek();
+      if (top !== undefined && (next === undefined || top.runAt < next)) next = top.runAt;
     }
     return next;
   }
@@ -357,8 +430,10 @@ class MemoryStore implements JobStore {
   async oldestPending(queue?: string): Promise<number | undefined> {
     this.check();
     let oldest: number | undefined;
-    for (const row of this.rows.values()) {
-      if (row.state === 'pending' && (queue === undefined || row.queue === queue) && (oldest === undefined || row.runAt < oldest)) oldest = row.runAt;
+    for (const [name, index] of this.queues) {
+      if (queue !== undefined && name !== queue) continue;
+      const top = index.age.peek();
+      if (top !== undefined && (oldest === undefined || top.runAt < oldest)) oldest = top.runAt;
     }
     return oldest;
   }
@@ -366,12 +441,18 @@ class MemoryStore implements JobStore {
   async sweep(now: number): Promise<number> {
     this.check();
     let removed = 0;
-    for (const row of this.rows.values()) {
-      const keep = row.state === 'succeeded' || row.state === 'cancelled' || row.state === 'failed' ? this.settings.retention[row.state] : undefined;
-      if (keep === undefined || row.finishedAt === null || now - row.finishedAt < keep) continue;
-      this.rows.delete(row.id);
-      if (row.key !== null && this.keys.get(`${row.queue}\u0000${row.key}`) === row.id) this.keys.delete(`${row.queue}\u0000${row.key}`);
-      removed++;
+    for (const state of ['succeeded', 'cancelled', 'failed'] as const) {
+      const keep = this.settings.retention[state];
+      const heap = this.ended[state];
+      for (let top = heap.peek(); top !== undefined && top.finishedAt! <= now - keep; top = heap.peek()) {
+        this.leave(top);
+        this.rows.delete(top.id);
+        // A long sweep lets the event loop breathe; a close() in between ends it (what is left goes next time).
+        if (++removed % SWEEP_BATCH === 0) {
+          await nextTurn();
+          if (this.phase !== 'open') return removed;
+        }
+      }
     }
     return removed;
   }
@@ -379,49 +460,78 @@ class MemoryStore implements JobStore {
   // ---- internals ----------------------------------------------------------------------------------------------
 
   private check(): void {
-    if (this.closed) throw new Error('memory store is closed');
+    if (this.phase === 'closed') throw new Error('memory store is closed');
+    if (this.phase === 'new') throw new Error('memory store is not open (call open() first)');
   }
 
-  private index(row: Row): void {
-    if (row.state === 'pending') {
-      let index = this.pending.get(row.queue);
-      if (index === undefined) this.pending.set(row.queue, (index = new PendingIndex()));
-      index.push(row.priority, row.id);
-    } else if (row.state === 'scheduled') {
-      let heap = this.scheduled.get(row.queue);
-      if (heap === undefined) this.scheduled.set(row.queue, (heap = new ScheduleHeap()));
-      heap.push(row.runAt, row.id);
-    }
-  }
-
-  /** Due scheduled jobs of `queue` become pending. */
-  private promote(queue: string, now: number): void {
-    const heap = this.scheduled.get(queue);
-    if (heap === undefined) return;
-    for (let top = heap.peek(); top !== undefined && top.at <= now; top = heap.peek()) {
-      heap.pop();
-      const row = this.rows.get(top.id);
-      if (row === undefined || row.state !== 'scheduled' || row.runAt !== top.at) continue; // moved since
-      row.state = 'pending';
-      this.index(row);
-    }
-  }
-
-  private release(row: Row): void {
-    row.owner = null;
-    row.leaseUntil = 0;
-    row.cancelRequested = false;
-  }
-
-  private end(row: Row, state: 'succeeded' | 'failed' | 'cancelled', now: number): void {
-    this.release(row);
+  /** Puts `row` in `state` and in that state's indexes. Fields that order an index must be set before. */
+  private enter(row: Row, state: JobState): void {
+    let index = this.queues.get(row.queue);
+    if (index === undefined) this.queues.set(row.queue, (index = new QueueIndex()));
     row.state = state;
-    row.finishedAt = now;
+    index.counts[state]++;
+    switch (state) {
+      case 'pending':
+        index.heap('pending', row.name).push(row);
+        index.age.push(row);
+        break;
+      case 'scheduled':
+        index.heap('scheduled', row.name).push(row);
+        break;
+      case 'running':
+        this.running.add(row);
+        break;
+      default:
+        this.ended[state].push(row);
+    }
+    if (row.key !== null && ACTIVE.has(state)) this.keys.set(keyOf(row.queue, row.key), row);
+  }
+
+  /** Takes `row` out of its state's indexes (its state field stays until `enter`). */
+  private leave(row: Row): void {
+    const index = this.queues.get(row.queue)!;
+    index.counts[row.state]--;
+    switch (row.state) {
+      case 'pending':
+        index.pending.get(row.name)!.remove(row);
+        index.age.remove(row);
+        break;
+      case 'scheduled':
+        index.scheduled.get(row.name)!.remove(row);
+        break;
+      case 'running':
+        this.running.delete(row);
+        break;
+      default:
+        this.ended[row.state].remove(row);
+    }
+    if (row.key !== null && this.keys.get(keyOf(row.queue, row.key)) === row) this.keys.delete(keyOf(row.queue, row.key));
+  }
+
+  /** Due scheduled jobs of the queue (every name, as SQLite's one UPDATE) become pending. */
+  private promote(index: QueueIndex, now: number): void {
+    for (const heap of index.scheduled.values()) {
+      for (let top = heap.peek(); top !== undefined && top.runAt <= now; top = heap.peek()) {
+        this.leave(top);
+        this.enter(top, 'pending');
+      }
+    }
   }
 }
 
-function appendError(row: Row, error: StoredJobError): void {
-  row.errors = row.errors === '[]' ? `[${JSON.stringify(error)}]` : `${row.errors.slice(0, -1)},${JSON.stringify(error)}]`;
+function keyOf(queue: string, key: string): string {
+  return `${queue}\u0000${key}`;
+}
+
+function release(row: Row): void {
+  row.owner = null;
+  row.leaseUntil = 0;
+  row.cancelRequested = false;
+}
+
+function appendError(errors: string, error: StoredJobError): string {
+  const text = JSON.stringify(error);
+  return errors === '[]' ? `[${text}]` : `${errors.slice(0, -1)},${text}]`;
 }
 
 function copy(row: Row): StoredJob {

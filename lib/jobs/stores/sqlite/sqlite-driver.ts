@@ -1,6 +1,7 @@
 /**
  * The few calls the SQLite store makes of a driver: the shape that better-sqlite3, libsql and node:sqlite all
- * share (synchronous, positional `?` parameters). Each driver is an optional peer, imported only when a store opens.
+ * share (synchronous, positional `?` parameters). Each driver is an optional peer, imported only when a store
+ * opens, through a specifier in a variable so that neither TypeScript nor a bundler looks for one not installed.
  */
 export interface SqliteStatement {
   run(...params: unknown[]): { changes: number | bigint };
@@ -15,54 +16,113 @@ export interface SqliteDatabase {
 }
 
 export type SqliteDriverName = 'node:sqlite' | 'better-sqlite3' | 'libsql';
+/** The order in which a store without `driver` looks for one. */
 export const SQLITE_DRIVERS: readonly SqliteDriverName[] = ['node:sqlite', 'better-sqlite3', 'libsql'];
 
-/** Opens a database file with one driver. */
+/** Opens a database file (creating it when missing) with one driver. */
 export interface SqliteDriver {
   readonly name: SqliteDriverName | string;
   open(path: string): SqliteDatabase;
 }
 
-/** A specifier in a variable, so that TypeScript does not ask for the optional peers' types. */
-function load(specifier: string): Promise<any> {
-  return import(specifier);
+const INSTALL = 'npm install better-sqlite3@12';
+
+type Found = SqliteDriver | { missing: string };
+
+function load(specifier: string, json = false): Promise<any> {
+  return json ? import(specifier, { with: { type: 'json' } }) : import(specifier);
 }
 
-async function tryDriver(name: SqliteDriverName): Promise<SqliteDriver | undefined> {
-  try {
-    if (name === 'node:sqlite') {
-      const { DatabaseSync } = await load('node:sqlite');
-      return { name, open: (path) => new DatabaseSync(path) as SqliteDatabase };
-    }
-    const module = await load(name);
-    const Database = module.default ?? module;
-    if (name === 'better-sqlite3') {
-      const version = (await load('better-sqlite3/package.json').catch(() => undefined))?.default?.version as string | undefined;
-      // better-sqlite3 13 needs Node 22 and crashes the process (a segfault) on Node 20: refuse it with a reason instead.
-      if (version !== undefined && !version.startsWith('12.') && Number(process.versions.node.split('.')[0]) < 22) {
-        throw new Error(`better-sqlite3 ${version} does not run on Node ${process.versions.node}; install better-sqlite3@12`);
-      }
-    }
-    return { name, open: (path) => new Database(path) as SqliteDatabase };
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || code === 'ERR_UNKNOWN_BUILTIN_MODULE') return undefined;
-    if (name === 'node:sqlite' && code === 'ERR_UNKNOWN_BUILTIN_MODULE') return undefined;
-    throw error;
-  }
+/** Whether `error` says that `pkg` itself is absent (not one of its own dependencies). */
+function isMissing(error: unknown, pkg: string): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ERR_UNKNOWN_BUILTIN_MODULE') return true;
+  const message = String((error as { message?: unknown } | null)?.message ?? '');
+  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(`'${pkg}`);
 }
+
+function loadFailed(pkg: string, error: unknown): Error {
+  return new Error(`sqliteStore: the SQLite driver ${pkg} is installed but does not load: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+}
+
+/** libsql reads a lone object argument (null among them) as named parameters: hand it the array. */
+function positional(statement: SqliteStatement): SqliteStatement {
+  return {
+    run: (...params) => statement.run(params),
+    get: (...params) => statement.get(params),
+    all: (...params) => statement.all(params),
+  };
+}
+
+const finders: Record<SqliteDriverName, () => Promise<Found>> = {
+  'node:sqlite': async () => {
+    // 22.5 to 22.12 have it behind --experimental-sqlite only.
+    const [major, minor] = process.versions.node.split('.').map(Number);
+    if (major < 22 || (major === 22 && minor < 13)) return { missing: `node:sqlite needs Node >= 22.13 (this is ${process.versions.node})` };
+    let module: any;
+    try {
+      module = await load('node:sqlite');
+    } catch (error) {
+      if (isMissing(error, 'node:sqlite')) return { missing: `node:sqlite is not in Node ${process.versions.node}` };
+      throw loadFailed('node:sqlite', error);
+    }
+    // Later Nodes name the class Database and keep DatabaseSync as an alias.
+    const DatabaseSync = module.DatabaseSync ?? module.Database;
+    return { name: 'node:sqlite', open: (path) => new DatabaseSync(path) as SqliteDatabase };
+  },
+  'better-sqlite3': async () => {
+    let version: string;
+    try {
+      version = (await load('better-sqlite3/package.json', true)).default.version;
+    } catch (error) {
+      if (isMissing(error, 'better-sqlite3')) return { missing: 'better-sqlite3 is not installed' };
+      throw loadFailed('better-sqlite3', error);
+    }
+    // Checked before its addon loads: better-sqlite3 13 crashes the process (a segfault) on Node 20 at new Database().
+    if (Number(version.split('.')[0]) !== 12) {
+      throw new Error(`sqliteStore needs better-sqlite3 ^12 and found ${version} (13 crashes Node 20): ${INSTALL}, or choose another driver with options.driver`);
+    }
+    let Database: new (path: string) => SqliteDatabase;
+    try {
+      Database = (await load('better-sqlite3')).default;
+    } catch (error) {
+      throw loadFailed('better-sqlite3', error);
+    }
+    return { name: 'better-sqlite3', open: (path) => new Database(path) };
+  },
+  libsql: async () => {
+    let Database: new (path: string) => SqliteDatabase;
+    try {
+      Database = (await load('libsql')).default;
+    } catch (error) {
+      if (isMissing(error, 'libsql')) return { missing: 'libsql is not installed' };
+      throw loadFailed('libsql', error);
+    }
+    return {
+      name: 'libsql',
+      open: (path) => {
+        const db = new Database(path);
+        return { exec: (sql) => db.exec(sql), close: () => db.close(), prepare: (sql) => positional(db.prepare(sql)) };
+      },
+    };
+  },
+};
 
 /** The named driver, or the first one installed (node:sqlite, better-sqlite3, libsql); an error naming all three when none is. */
 export async function loadSqliteDriver(name: SqliteDriverName | undefined): Promise<SqliteDriver> {
-  for (const candidate of name === undefined ? SQLITE_DRIVERS : [name]) {
-    const driver = await tryDriver(candidate);
-    if (driver !== undefined) return driver;
-  }
   if (name !== undefined) {
-    const install = name === 'node:sqlite' ? 'use Node >= 22.13' : `npm install ${name === 'better-sqlite3' ? 'better-sqlite3@12' : 'libsql'}`;
-    throw new Error(`sqliteStore: the SQLite driver "${name}" is not available here (${install})`);
+    const found = await finders[name]();
+    if ('open' in found) return found;
+    const hint = name === 'node:sqlite' ? 'use Node >= 22.13' : `npm install ${name === 'better-sqlite3' ? 'better-sqlite3@12' : 'libsql'}`;
+    throw new Error(`sqliteStore: the SQLite driver "${name}" is not available here: ${found.missing} (${hint})`);
+  }
+  const reasons: string[] = [];
+  for (const candidate of SQLITE_DRIVERS) {
+    const found = await finders[candidate]();
+    if ('open' in found) return found;
+    reasons.push(found.missing);
   }
   throw new Error(
-    'sqliteStore needs a SQLite driver, and none of node:sqlite (built into Node >= 22.13), better-sqlite3 and libsql is available: run `npm install better-sqlite3@12` (or `npm install libsql`)',
+    `sqliteStore needs a SQLite driver, and none of node:sqlite (built into Node >= 22.13), better-sqlite3 and libsql is available (${reasons.join('; ')}): run \`${INSTALL}\` (or \`npm install libsql\`)`,
   );
 }
