@@ -1,0 +1,241 @@
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { JobStore } from '../../../lib/jobs/stores/job-store.js';
+import type { MemoryStoreOptions } from '../../../lib/jobs/stores/memory-store.js';
+import { anError, context, newJob, storeCases } from './store-cases.js';
+
+/** The JobStore contract (job-store.ts), the same for every store: memory, and SQLite on each present driver. */
+const { cases, cleanup } = storeCases();
+afterAll(cleanup);
+
+describe.each(cases)('JobStore contract: $label', (store) => {
+  const opened: JobStore[] = [];
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close();
+  });
+  async function open(options?: MemoryStoreOptions, owner = 'owner-1'): Promise<JobStore> {
+    const s = store.make(options);
+    await s.open(context(owner));
+    opened.push(s);
+    return s;
+  }
+
+  it('inserts pending or scheduled rows, with every field as given and the rest at their start', async () => {
+    const s = await open();
+    const [a, b] = await s.insert([newJob('01A', { key: 'k', priority: 2, options: '{"retry":1}', trace: 't' }), newJob('01B', { runAt: 500 })], 100);
+    expect(a).toEqual({
+      created: true,
+      job: {
+        id: '01A', name: 'n', queue: 'q', state: 'pending', payload: '{"a":1}', key: 'k', priority: 2, attempts: 0, maxAttempts: 3, stalls: 0,
+        runAt: 0, createdAt: 0, startedAt: null, finishedAt: null, progress: null, result: null, errors: '[]', options: '{"retry":1}', trace: 't',
+      },
+    });
+    expect(b.job.state).toBe('scheduled');
+    expect(await s.get('01A')).toEqual(a.job);
+    expect(await s.get('nope')).toBeUndefined();
+    expect(await s.insert([], 0)).toEqual([]);
+  });
+
+  it('keeps one active job per queue and key, within a batch too, and frees the key when the job ends', async () => {
+    const s = await open();
+    const results = await s.insert([newJob('01A', { key: 'k' }), newJob('01B', { key: 'k' }), newJob('01C', { key: 'k', queue: 'other' })], 0);
+    expect(results.map((r) => [r.created, r.job.id])).toEqual([[true, '01A'], [false, '01A'], [true, '01C']]);
+    expect((await s.insert([newJob('01D', { key: 'k' })], 0))[0]).toMatchObject({ created: false, job: { id: '01A' } });
+    await s.claim('q', ['n'], 1, 0);
+    expect((await s.insert([newJob('01E', { key: 'k' })], 0))[0].created).toBe(false);
+    await s.settle([{ id: '01A', type: 'succeeded', result: '7' }], 1);
+    expect((await s.insert([newJob('01F', { key: 'k' })], 2))[0]).toMatchObject({ created: true, job: { id: '01F' } });
+    expect((await s.list({ limit: 10 })).map((j) => j.id)).toEqual(['01A', '01C', '01F']);
+  });
+
+  it('rejects a batch with an id that exists, storing none of it', async () => {
+    const s = await open();
+    await s.insert([newJob('01A')], 0);
+    await expect(s.insert([newJob('01B'), newJob('01A')], 0)).rejects.toThrow();
+    expect((await s.list({ limit: 10 })).map((j) => j.id)).toEqual(['01A']);
+  });
+
+  it('claims higher priority first, then earlier runAt, then lower id, only for the names asked, promoting due scheduled jobs', async () => {
+    const s = await open();
+    await s.insert(
+      [newJob('01A', { runAt: 5 }), newJob('01B', { priority: 1, runAt: 9 }), newJob('01C', { runAt: 1 }), newJob('01D', { name: 'other' }), newJob('01E', { runAt: 50 }), newJob('01F', { queue: 'q2' })],
+      10,
+    );
+    const first = await s.claim('q', ['n'], 2, 10);
+    expect(first.map((j) => j.id)).toEqual(['01B', '01C']);
+    expect(first[0]).toMatchObject({ state: 'running', attempts: 1, startedAt: 10 });
+    expect((await s.claim('q', ['n'], 10, 10)).map((j) => j.id)).toEqual(['01A']);
+    expect(await s.nextRunAt('q', ['n'])).toBe(50);
+    expect(await s.nextRunAt('q', ['other'])).toBeUndefined();
+    expect((await s.claim('q', ['n', 'other'], 10, 50)).map((j) => j.id)).toEqual(['01D', '01E']);
+    expect(await s.claim('q', [], 10, 50)).toEqual([]);
+    expect(await s.claim('q2', ['n'], 0, 50)).toEqual([]);
+    expect((await s.counts()).running).toBe(5);
+    expect(await s.counts('q2')).toEqual({ scheduled: 0, pending: 1, running: 0, succeeded: 0, failed: 0, cancelled: 0 });
+  });
+
+  it('settles each outcome of a running job it owns, in order, and ignores the others', async () => {
+    const s = await open();
+    await s.insert(['01A', '01B', '01C', '01D', '01E', '01F', '01G'].map((id) => newJob(id)), 0);
+    await s.claim('q', ['n'], 6, 0);
+    await s.settle(
+      [
+        { id: '01A', type: 'progress', progress: 0.5 },
+        { id: '01A', type: 'succeeded', result: '{"ok":true}' },
+        { id: '01B', type: 'succeeded', result: null },
+        { id: '01C', type: 'failed', error: anError(1) },
+        { id: '01D', type: 'retry', error: anError(1), runAt: 1_000 },
+        { id: '01E', type: 'retry', error: anError(1), runAt: 5 },
+        { id: '01F', type: 'handBack' },
+        { id: '01G', type: 'succeeded', result: null },
+        { id: '01A', type: 'failed', error: anError(9) },
+      ],
+      10,
+    );
+    const rows = Object.fromEntries((await s.list({ limit: 10 })).map((j) => [j.id, j]));
+    expect(rows['01A']).toMatchObject({ state: 'succeeded', progress: 0.5, result: '{"ok":true}', finishedAt: 10, errors: '[]' });
+    expect(rows['01B']).toMatchObject({ state: 'succeeded', result: null, finishedAt: 10 });
+    expect(rows['01C']).toMatchObject({ state: 'failed', finishedAt: 10, errors: JSON.stringify([anError(1)]) });
+    expect(rows['01D']).toMatchObject({ state: 'scheduled', runAt: 1_000, attempts: 1, finishedAt: null });
+    expect(rows['01E']).toMatchObject({ state: 'pending', runAt: 5, attempts: 1 });
+    expect(rows['01F']).toMatchObject({ state: 'pending', attempts: 0, stalls: 0 });
+    expect(rows['01G']).toMatchObject({ state: 'pending', attempts: 0 }); // never claimed: not ours to settle
+    // A second error is appended to the first.
+    await s.claim('q', ['n'], 10, 10);
+    await s.settle([{ id: '01E', type: 'cancelled', error: anError(2) }], 20);
+    expect(JSON.parse((await s.get('01E'))!.errors)).toEqual([anError(1), anError(2)]);
+  });
+
+  it('cancels pending and scheduled jobs at once, asks for running ones (renew reports them), and says false otherwise', async () => {
+    const s = await open();
+    await s.insert([newJob('01A'), newJob('01B', { runAt: 100 }), newJob('01C'), newJob('01D')], 0);
+    expect((await s.claim('q', ['n'], 3, 0)).map((j) => j.id)).toEqual(['01A', '01C', '01D']);
+    await s.settle([{ id: '01D', type: 'succeeded', result: null }], 1);
+    expect(await s.cancel('01B', anError(0, 5), 5)).toBe('cancelled');
+    expect(await s.get('01B')).toMatchObject({ state: 'cancelled', finishedAt: 5, errors: JSON.stringify([anError(0, 5)]) });
+    expect(await s.cancel('01A', anError(0), 5)).toBe('requested');
+    expect(await s.cancel('01D', anError(0), 5)).toBe(false);
+    expect(await s.cancel('01Z', anError(0), 5)).toBe(false);
+    expect(await s.renew(6)).toEqual(['01A']);
+    expect(await s.get('01A')).toMatchObject({ state: 'running' });
+    await s.settle([{ id: '01A', type: 'cancelled', error: anError(1) }], 7);
+    expect(await s.renew(8)).toEqual([]);
+    expect(await s.counts()).toEqual({ scheduled: 0, pending: 0, running: 1, succeeded: 1, failed: 0, cancelled: 2 });
+  });
+
+  it('retries failed and cancelled jobs from attempt 0, keeping their errors, unless their key is taken again', async () => {
+    const s = await open();
+    await s.insert([newJob('01A', { key: 'k' }), newJob('01B')], 0);
+    await s.claim('q', ['n'], 2, 0);
+    await s.settle([{ id: '01A', type: 'failed', error: anError(1) }, { id: '01B', type: 'retry', error: anError(1), runAt: 1 }], 10);
+    expect(await s.retry('01B', 20)).toBe(false); // pending, not ended
+    await s.insert([newJob('01C', { key: 'k' })], 20);
+    expect(await s.retry('01A', 20)).toBe(false);
+    await s.cancel('01C', anError(0), 21);
+    expect(await s.retry('01A', 30)).toBe(true);
+    expect(await s.get('01A')).toMatchObject({ state: 'pending', attempts: 0, stalls: 0, runAt: 30, finishedAt: null, errors: JSON.stringify([anError(1)]) });
+    expect(await s.retry('01C', 30)).toBe(false); // its key is 01A's again
+    expect(await s.retry('01Z', 30)).toBe(false);
+  });
+
+  it('recovers running jobs whose lease ran out: pending with stalls + 1 and the attempt not charged, failed past maxStalls', async () => {
+    const s = await open({ leaseMs: 1_000, maxStalls: 1 });
+    await s.insert([newJob('01A'), newJob('01B')], 0);
+    await s.claim('q', ['n'], 2, 0);
+    expect(await s.recover(1_000)).toEqual({ requeued: [], failed: [] });
+    await s.renew(900); // 01A and 01B now hold until 1_900
+    expect((await s.recover(1_800)).requeued).toEqual([]);
+    const first = await s.recover(2_000);
+    expect(first.requeued.map((j) => [j.id, j.state, j.stalls, j.attempts])).toEqual([['01A', 'pending', 1, 0], ['01B', 'pending', 1, 0]]);
+    await s.claim('q', ['n'], 1, 2_000);
+    const second = await s.recover(3_001);
+    expect(second.requeued).toEqual([]);
+    expect(second.failed.map((j) => [j.id, j.state, j.stalls, j.attempts, j.finishedAt])).toEqual([['01A', 'failed', 2, 0, 3_001]]);
+    expect(JSON.parse(second.failed[0].errors)).toEqual([
+      { attempt: 0, name: 'JobStalledError', message: 'Job 01A "n" was orphaned 2 times (its process died while running it); maxStalls is 1', at: 3_001 },
+    ]);
+    expect(await s.get('01A')).toEqual(second.failed[0]);
+  });
+
+  it('treats the running jobs of a closed owner as orphans at once, and leaves a live owner’s alone', async () => {
+    const before = await open({ leaseMs: 60_000 }, 'before');
+    await before.insert([newJob('01A')], 0);
+    await before.claim('q', ['n'], 1, 0);
+    const other = store.sibling?.({ leaseMs: 60_000 });
+    if (other !== undefined) {
+      await other.open(context('alive-sibling'));
+      opened.push(other);
+      expect((await other.recover(10)).requeued).toEqual([]);
+    }
+    await before.close();
+    opened.splice(opened.indexOf(before), 1);
+    const after = other ?? before;
+    if (after === before) await before.open(context('after'));
+    const { requeued } = await after.recover(10);
+    expect(requeued.map((j) => [j.id, j.stalls])).toEqual([['01A', 1]]);
+    expect((await after.claim('q', ['n'], 1, 10)).map((j) => j.id)).toEqual(['01A']);
+  });
+
+  it('lists by id, filtered and paged', async () => {
+    const s = await open();
+    await s.insert([newJob('01A'), newJob('01B', { name: 'm' }), newJob('01C', { queue: 'r' }), newJob('01D', { runAt: 99 })], 0);
+    expect((await s.list({ limit: 2 })).map((j) => j.id)).toEqual(['01A', '01B']);
+    expect((await s.list({ limit: 10, after: '01B' })).map((j) => j.id)).toEqual(['01C', '01D']);
+    expect((await s.list({ limit: 10, queue: 'q', states: ['pending'] })).map((j) => j.id)).toEqual(['01A', '01B']);
+    expect((await s.list({ limit: 10, name: 'm' })).map((j) => j.id)).toEqual(['01B']);
+    expect((await s.list({ limit: 10, states: ['scheduled', 'failed'] })).map((j) => j.id)).toEqual(['01D']);
+    expect(await s.list({ limit: 10, states: [] })).toEqual([]);
+  });
+
+  it('tells the oldest pending runAt, per queue or of all', async () => {
+    const s = await open();
+    expect(await s.oldestPending()).toBeUndefined();
+    await s.insert([newJob('01A', { runAt: 7, priority: 9 }), newJob('01B', { runAt: 3 }), newJob('01C', { queue: 'r', runAt: 1 }), newJob('01D', { runAt: 50 })], 10);
+    expect(await s.oldestPending('q')).toBe(3);
+    expect(await s.oldestPending()).toBe(1);
+    await s.claim('q', ['n'], 2, 10);
+    expect(await s.oldestPending('q')).toBeUndefined();
+  });
+
+  it('sweeps ended jobs past their retention, by state', async () => {
+    const s = await open({ retention: { succeeded: 100, cancelled: 200, failed: Infinity } });
+    await s.insert(['01A', '01B', '01C', '01D'].map((id) => newJob(id)), 0);
+    await s.cancel('01D', anError(0), 0);
+    await s.claim('q', ['n'], 3, 0);
+    await s.settle([{ id: '01A', type: 'succeeded', result: null }, { id: '01B', type: 'failed', error: anError(1) }], 0);
+    expect(await s.sweep(99)).toBe(0);
+    expect(await s.sweep(100)).toBe(1);
+    expect(await s.sweep(1e12)).toBe(1);
+    expect((await s.list({ limit: 10 })).map((j) => [j.id, j.state])).toEqual([['01B', 'failed'], ['01C', 'running']]);
+    expect(await s.counts()).toEqual({ scheduled: 0, pending: 0, running: 1, succeeded: 0, failed: 1, cancelled: 0 });
+  });
+
+  it('sweeps in batches, many thousands of rows', async () => {
+    const s = await open({ retention: { succeeded: 0 } });
+    for (let batch = 0; batch < 5; batch++) {
+      const ids = Array.from({ length: 1_000 }, (_, i) => `01${String(batch * 1_000 + i).padStart(6, '0')}`);
+      await s.insert(ids.map((id) => newJob(id)), 0);
+      await s.claim('q', ['n'], 1_000, 0);
+      await s.settle(ids.map((id) => ({ id, type: 'succeeded' as const, result: null })), 0);
+    }
+    expect(await s.sweep(0)).toBe(5_000);
+    expect(await s.counts()).toEqual({ scheduled: 0, pending: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 });
+  });
+
+  it('rejects calls before open and after close with a clear error; close is idempotent', async () => {
+    const s = store.make();
+    await expect(s.get('x')).rejects.toThrow(/not open/);
+    await s.open(context());
+    await s.close();
+    await s.close();
+    await expect(s.get('x')).rejects.toThrow(/is closed/);
+    await expect(s.insert([newJob('01A')], 0)).rejects.toThrow(/is closed/);
+    await expect(s.sweep(0)).rejects.toThrow(/is closed/);
+  });
+
+  it('has the settings it was given and the documented defaults', () => {
+    const s = store.make();
+    expect(s.settings).toMatchObject({ leaseMs: 30_000, maxStalls: 2, retention: { succeeded: 86_400_000, cancelled: 86_400_000, failed: 604_800_000 } });
+    expect(s.settings.pollMs).toBe(s.durable ? 250 : undefined);
+    expect(s.description).toMatch(s.durable ? /^sqlite \/.*jobs\.db$/ : /^memory$/);
+  });
+});
