@@ -1,0 +1,162 @@
+import type { InsertResult, JobUpdate, NewJob, RecoveryResult, StoredJob, StoredJobError } from '../../../lib/jobs/stores/job-store.js';
+import { JOB_STATES, type JobState } from '../../../lib/jobs/job.types.js';
+
+/**
+ * The JobStore contract written as plainly as possible: every call scans every row. The property test runs the
+ * same commands on it and on a real store and expects the same answers and the same rows.
+ */
+interface ModelRow extends StoredJob {
+  owner: string | null;
+  leaseUntil: number;
+  cancelRequested: boolean;
+}
+
+const ACTIVE: readonly JobState[] = ['scheduled', 'pending', 'running'];
+const ENDED: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
+
+export class StoreModel {
+  private rows: ModelRow[] = [];
+
+  constructor(
+    private readonly owner: string,
+    private readonly leaseMs: number,
+    private readonly maxStalls: number,
+    private readonly retention: Record<'succeeded' | 'failed' | 'cancelled', number>,
+  ) {}
+
+  insert(jobs: readonly NewJob[], now: number): InsertResult[] {
+    return jobs.map((job) => {
+      const holder = this.rows.find((r) => job.key !== null && r.queue === job.queue && r.key === job.key && ACTIVE.includes(r.state));
+      if (holder) return { job: plain(holder), created: false };
+      const row: ModelRow = {
+        ...job,
+        state: job.runAt > now ? 'scheduled' : 'pending',
+        attempts: 0,
+        stalls: 0,
+        startedAt: null,
+        finishedAt: null,
+        progress: null,
+        result: null,
+        errors: '[]',
+        owner: null,
+        leaseUntil: 0,
+        cancelRequested: false,
+      };
+      this.rows.push(row);
+      return { job: plain(row), created: true };
+    });
+  }
+
+  claim(queue: string, names: readonly string[], limit: number, now: number): StoredJob[] {
+    if (names.length === 0 || limit < 1) return [];
+    for (const r of this.rows) if (r.state === 'scheduled' && r.queue === queue && r.runAt <= now) r.state = 'pending';
+    const due = this.rows
+      .filter((r) => r.state === 'pending' && r.queue === queue && names.includes(r.name) && r.runAt <= now)
+      .toSorted((a, b) => b.priority - a.priority || a.runAt - b.runAt || (a.id < b.id ? -1 : 1))
+      .slice(0, limit);
+    for (const r of due) Object.assign(r, { state: 'running', attempts: r.attempts + 1, startedAt: now, owner: this.owner, leaseUntil: now + this.leaseMs, cancelRequested: false });
+    return due.map(plain);
+  }
+
+  settle(updates: readonly JobUpdate[], now: number): void {
+    for (const u of updates) {
+      const r = this.rows.find((row) => row.id === u.id);
+      if (!r || r.state !== 'running' || r.owner !== this.owner) continue;
+      if (u.type === 'progress') {
+        r.progress = u.progress;
+        continue;
+      }
+      release(r);
+      if (u.type === 'succeeded') Object.assign(r, { state: 'succeeded', result: u.result, finishedAt: now });
+      if (u.type === 'failed' || u.type === 'cancelled') Object.assign(r, { state: u.type, errors: append(r.errors, u.error), finishedAt: now });
+      if (u.type === 'retry') Object.assign(r, { state: u.runAt > now ? 'scheduled' : 'pending', runAt: u.runAt, errors: append(r.errors, u.error) });
+      if (u.type === 'handBack') Object.assign(r, { state: 'pending', attempts: Math.max(0, r.attempts - 1) });
+    }
+  }
+
+  renew(now: number): string[] {
+    const mine = this.rows.filter((r) => r.state === 'running' && r.owner === this.owner);
+    for (const r of mine) r.leaseUntil = now + this.leaseMs;
+    return mine.filter((r) => r.cancelRequested).map((r) => r.id).toSorted();
+  }
+
+  recover(now: number): RecoveryResult {
+    const result: RecoveryResult = { requeued: [], failed: [] };
+    const orphans = this.rows.filter((r) => r.state === 'running' && (r.owner !== this.owner || r.leaseUntil < now)).toSorted((a, b) => (a.id < b.id ? -1 : 1));
+    for (const r of orphans) {
+      release(r);
+      r.attempts = Math.max(0, r.attempts - 1);
+      r.stalls++;
+      if (r.stalls > this.maxStalls) {
+        const message = `Job ${r.id} "${r.name}" was orphaned ${r.stalls} times (its process died while running it); maxStalls is ${this.maxStalls}`;
+        Object.assign(r, { state: 'failed', finishedAt: now, errors: append(r.errors, { attempt: r.attempts, name: 'JobStalledError', message, at: now }) });
+        result.failed.push(plain(r));
+      } else {
+        r.state = 'pending';
+        result.requeued.push(plain(r));
+      }
+    }
+    return result;
+  }
+
+  cancel(id: string, error: StoredJobError, now: number): 'cancelled' | 'requested' | false {
+    const r = this.rows.find((row) => row.id === id);
+    if (r?.state === 'scheduled' || r?.state === 'pending') {
+      release(r);
+      Object.assign(r, { state: 'cancelled', finishedAt: now, errors: append(r.errors, error) });
+      return 'cancelled';
+    }
+    if (r?.state === 'running') {
+      r.cancelRequested = true;
+      return 'requested';
+    }
+    return false;
+  }
+
+  retry(id: string, now: number): boolean {
+    const r = this.rows.find((row) => row.id === id);
+    if (!r || (r.state !== 'failed' && r.state !== 'cancelled')) return false;
+    if (r.key !== null && this.rows.some((o) => o.queue === r.queue && o.key === r.key && ACTIVE.includes(o.state))) return false;
+    Object.assign(r, { state: 'pending', attempts: 0, stalls: 0, runAt: now, finishedAt: null });
+    return true;
+  }
+
+  sweep(now: number): number {
+    const before = this.rows.length;
+    this.rows = this.rows.filter((r) => !(ENDED.includes(r.state) && r.finishedAt! <= now - this.retention[r.state as 'failed']));
+    return before - this.rows.length;
+  }
+
+  all(): StoredJob[] {
+    return this.rows.map(plain);
+  }
+
+  counts(queue?: string): Record<JobState, number> {
+    const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+    for (const r of this.rows) if (queue === undefined || r.queue === queue) counts[r.state]++;
+    return counts;
+  }
+
+  nextRunAt(queue: string, names: readonly string[]): number | undefined {
+    const times = this.rows.filter((r) => r.state === 'scheduled' && r.queue === queue && names.includes(r.name)).map((r) => r.runAt);
+    return times.length === 0 ? undefined : Math.min(...times);
+  }
+
+  oldestPending(queue?: string): number | undefined {
+    const times = this.rows.filter((r) => r.state === 'pending' && (queue === undefined || r.queue === queue)).map((r) => r.runAt);
+    return times.length === 0 ? undefined : Math.min(...times);
+  }
+}
+
+function release(r: ModelRow): void {
+  Object.assign(r, { owner: null, leaseUntil: 0, cancelRequested: false });
+}
+
+function append(errors: string, error: StoredJobError): string {
+  return JSON.stringify([...(JSON.parse(errors) as StoredJobError[]), error]);
+}
+
+function plain(r: ModelRow): StoredJob {
+  const { owner: _o, leaseUntil: _l, cancelRequested: _c, ...job } = r;
+  return { ...job };
+}

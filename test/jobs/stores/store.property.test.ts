@@ -1,0 +1,144 @@
+import * as fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { JobStore, JobUpdate, NewJob } from '../../../lib/jobs/stores/job-store.js';
+import { context, storeCases } from './store-cases.js';
+import { StoreModel } from './store-model.js';
+
+/**
+ * Random programs of store calls, run on a store and on the plain model in store-model.ts: every answer and,
+ * after every call, every row, the counts and the schedule queries must agree. 300 programs a store by default
+ * (PROPERTY_RUNS raises it); the seed is fixed (PROPERTY_SEED changes it) and a failure prints it with the path.
+ */
+const runs = Math.max(300, Number(process.env.PROPERTY_RUNS ?? 0));
+const seed = Number(process.env.PROPERTY_SEED ?? 20_251_205);
+const LEASE = 1_000;
+const MAX_STALLS = 1;
+const RETENTION = { succeeded: 5_000, cancelled: 3_000, failed: 10_000 };
+const QUEUES = ['q', 'r'];
+const NAMES = ['a', 'b', 'c'];
+
+type Command =
+  | { type: 'insert'; jobs: { queue: number; name: number; key: number | null; priority: number; delay: number }[] }
+  | { type: 'claim'; queue: number; names: number[]; limit: number }
+  | { type: 'settle'; updates: { pick: number; kind: JobUpdate['type']; delay: number }[] }
+  | { type: 'renew' }
+  | { type: 'recover' }
+  | { type: 'cancel'; pick: number }
+  | { type: 'retry'; pick: number }
+  | { type: 'sweep' }
+  | { type: 'advance'; ms: number };
+
+const commandArb: fc.Arbitrary<Command> = fc.oneof(
+  {
+    arbitrary: fc.record({
+      type: fc.constant('insert' as const),
+      jobs: fc.array(
+        fc.record({ queue: fc.nat(1), name: fc.nat(2), key: fc.option(fc.nat(2)), priority: fc.integer({ min: -1, max: 1 }), delay: fc.oneof(fc.constant(0), fc.nat(3_000)) }),
+        { maxLength: 4 },
+      ),
+    }),
+    weight: 4,
+  },
+  { arbitrary: fc.record({ type: fc.constant('claim' as const), queue: fc.nat(1), names: fc.uniqueArray(fc.nat(2), { maxLength: 3 }), limit: fc.nat(4) }), weight: 4 },
+  {
+    arbitrary: fc.record({
+      type: fc.constant('settle' as const),
+      updates: fc.array(
+        fc.record({ pick: fc.nat(), kind: fc.constantFrom<JobUpdate['type']>('succeeded', 'failed', 'retry', 'cancelled', 'handBack', 'progress'), delay: fc.nat(2_000) }),
+        { maxLength: 4 },
+      ),
+    }),
+    weight: 4,
+  },
+  { arbitrary: fc.constant({ type: 'renew' as const }), weight: 1 },
+  { arbitrary: fc.constant({ type: 'recover' as const }), weight: 2 },
+  { arbitrary: fc.record({ type: fc.constant('cancel' as const), pick: fc.nat() }), weight: 1 },
+  { arbitrary: fc.record({ type: fc.constant('retry' as const), pick: fc.nat() }), weight: 1 },
+  { arbitrary: fc.constant({ type: 'sweep' as const }), weight: 1 },
+  { arbitrary: fc.record({ type: fc.constant('advance' as const), ms: fc.nat(4_000) }), weight: 3 },
+);
+
+async function runProgram(store: JobStore, program: Command[]): Promise<void> {
+  const model = new StoreModel('me', LEASE, MAX_STALLS, RETENTION);
+  await store.open(context('me'));
+  let now = 0;
+  let seq = 0;
+  const ids: string[] = [];
+  const pick = (n: number): string => (ids.length === 0 ? 'none' : ids[n % ids.length]);
+  try {
+    for (const [step, command] of program.entries()) {
+      const both = async <T>(call: (s: JobStore | StoreModel) => T | Promise<T>): Promise<void> => {
+        const [real, expected] = [await call(store), await call(model)];
+        expect(real, `step ${step}: ${JSON.stringify(command)}`).toEqual(expected);
+      };
+      switch (command.type) {
+        case 'insert': {
+          const jobs: NewJob[] = command.jobs.map((j) => {
+            const id = `01${String(seq++).padStart(5, '0')}`;
+            ids.push(id);
+            const key = j.key === null ? null : `k${j.key}`;
+            return { id, name: NAMES[j.name], queue: QUEUES[j.queue], payload: `{"n":${seq}}`, key, priority: j.priority, maxAttempts: 3, runAt: now + j.delay, createdAt: now, options: null, trace: null };
+          });
+          await both((s) => s.insert(jobs, now));
+          break;
+        }
+        case 'claim':
+          await both((s) => s.claim(QUEUES[command.queue], command.names.map((n) => NAMES[n]), command.limit, now));
+          break;
+        case 'settle': {
+          const error = { attempt: 1, name: 'Error', message: 'boom', at: now };
+          const updates = command.updates.map(({ pick: p, kind, delay }): JobUpdate => {
+            const id = pick(p);
+            if (kind === 'succeeded') return { id, type: kind, result: delay % 2 === 0 ? null : `${delay}` };
+            if (kind === 'retry') return { id, type: kind, error, runAt: now + (delay % 3 === 0 ? 0 : delay) };
+            if (kind === 'progress') return { id, type: kind, progress: delay / 20 };
+            if (kind === 'handBack') return { id, type: kind };
+            return { id, type: kind, error };
+          });
+          await both((s) => s.settle(updates, now));
+          break;
+        }
+        case 'renew':
+          await both((s) => s.renew(now));
+          break;
+        case 'recover':
+          await both((s) => s.recover(now));
+          break;
+        case 'cancel':
+          await both((s) => s.cancel(pick(command.pick), { attempt: 0, name: 'CancelledError', message: 'stop', at: now }, now));
+          break;
+        case 'retry':
+          await both((s) => s.retry(pick(command.pick), now));
+          break;
+        case 'sweep':
+          await both((s) => s.sweep(now));
+          break;
+        case 'advance':
+          now += command.ms;
+          break;
+      }
+      expect(await store.list({ limit: 1_000 }), `rows after step ${step}`).toEqual(model.all());
+      expect(await store.counts('q')).toEqual(model.counts('q'));
+      expect(await store.counts()).toEqual(model.counts());
+      expect(await store.nextRunAt('q', ['a', 'b'])).toEqual(model.nextRunAt('q', ['a', 'b']));
+      expect(await store.oldestPending()).toEqual(model.oldestPending());
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+const { cases, cleanup } = storeCases();
+afterAll(cleanup);
+
+describe.each(cases)('$label against the model, in random programs', (storeCase) => {
+  it(`agrees on every answer and every row (${runs} programs)`, { timeout: 300_000 }, async () => {
+    const details = await fc.check(
+      fc.asyncProperty(fc.array(commandArb, { minLength: 1, maxLength: 40 }), (program) =>
+        runProgram(storeCase.make({ leaseMs: LEASE, maxStalls: MAX_STALLS, retention: RETENTION }), program),
+      ),
+      { numRuns: runs, seed },
+    );
+    expect(details.failed ? fc.defaultReportMessage(details) : 'passed').toBe('passed');
+  });
+});
