@@ -2,12 +2,17 @@ import { readFileSync } from 'node:fs';
 import { Test } from '@nestjs/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  BackgroundJobs,
   BackgroundQueue,
   BackgroundWorkModule,
   HostedService,
+  Job,
+  memoryStore,
+  sqliteStore,
   InjectQueue,
   QueueClosedError,
   QueueFullError,
+  SqliteStoreError,
   WorkerThreads,
   getQueueToken,
   type BackgroundWorkModuleAsyncOptions,
@@ -45,6 +50,8 @@ interface Env {
   closedThreads: WorkerThreads;
   /** WorkerThreads of an app configured with `threads: false`. */
   threadsOff: WorkerThreads;
+  /** BackgroundJobs of the running app (memoryStore, the `echo` job). */
+  jobs: BackgroundJobs;
 }
 
 interface BadInput {
@@ -72,6 +79,24 @@ const compileAsync = (options: BackgroundWorkModuleAsyncOptions) =>
 
 @HostedService()
 class NoStartStop {}
+
+@Job('echo')
+class EchoJob {
+  run(): void {}
+}
+
+class NotAJob {}
+
+/** Bootstrap of an app with `providers` (a @Job check) or `options` (a store that cannot open). */
+const bootstrap = async (options: Parameters<typeof createApp>[0], providers: Parameters<typeof createApp>[1] = []): Promise<void> => {
+  const { app } = await createApp(options, providers);
+  try {
+    await app.init();
+  } finally {
+    await app.close().catch(() => undefined);
+  }
+};
+const J = 'BackgroundJobs.enqueue options';
 
 const M = 'BackgroundWorkModule options';
 const Q = `${M}.queue`;
@@ -511,6 +536,95 @@ const catalogue: BadInput[] = [
     message: 'Worker threads are closed: the application is shutting down',
     call: (env) => env.closedThreads.run(TASK, { n: 1 }),
   },
+
+  // ---- Durable jobs: BackgroundJobs, JobOptions, payloads, @Job, stores -----------------------------------------
+  { input: '`jobs.enqueue(NotAJob, {})` (no `@Job`)', raised: 'promise', error: TypeError, message: 'BackgroundJobs.enqueue(job): NotAJob is not a @Job class', call: (env) => env.jobs.enqueue(NotAJob as never, {}) },
+  { input: '`jobs.enqueue(42, {})`', raised: 'promise', error: TypeError, message: 'BackgroundJobs.enqueue(job) must be a @Job class or a job name, got 42', call: (env) => env.jobs.enqueue(42 as never, {}) },
+  { input: 'a payload with a Date', raised: 'promise', error: TypeError, message: 'payload.user.createdAt: a Date; pass toISOString()', call: (env) => env.jobs.enqueue('echo', { user: { createdAt: new Date() } }) },
+  { input: 'a payload with a function', raised: 'promise', error: TypeError, message: 'payload.fn: a function', call: (env) => env.jobs.enqueue('echo', { fn: work }) },
+  { input: 'a payload with `undefined`', raised: 'promise', error: TypeError, message: 'payload.to: undefined; JSON drops it', call: (env) => env.jobs.enqueue('echo', { to: undefined }) },
+  { input: 'a payload with a symbol', raised: 'promise', error: TypeError, message: 'payload.s: a symbol', call: (env) => env.jobs.enqueue('echo', { s: Symbol('s') }) },
+  { input: 'a payload with a BigInt', raised: 'promise', error: TypeError, message: 'payload.n: a BigInt', call: (env) => env.jobs.enqueue('echo', { n: 1n }) },
+  { input: 'a payload with NaN', raised: 'promise', error: TypeError, message: 'payload.n: NaN; JSON turns it into null', call: (env) => env.jobs.enqueue('echo', { n: Number.NaN }) },
+  { input: 'a payload with Infinity', raised: 'promise', error: TypeError, message: 'payload.n: Infinity', call: (env) => env.jobs.enqueue('echo', { n: Infinity }) },
+  { input: 'a payload with a Map', raised: 'promise', error: TypeError, message: 'payload.m: a Map; pass Object.fromEntries(map)', call: (env) => env.jobs.enqueue('echo', { m: new Map() }) },
+  { input: 'a payload with a Set', raised: 'promise', error: TypeError, message: 'payload.s: a Set; pass [...set]', call: (env) => env.jobs.enqueue('echo', { s: new Set() }) },
+  { input: 'a payload with a class instance', raised: 'promise', error: TypeError, message: 'payload.x: an instance of NotAJob', call: (env) => env.jobs.enqueue('echo', { x: new NotAJob() }) },
+  {
+    input: 'a payload with a cycle',
+    raised: 'promise',
+    error: TypeError,
+    message: 'payload.a.back: a cycle',
+    call: (env) => {
+      const a: Record<string, unknown> = {};
+      a.back = a;
+      return env.jobs.enqueue('echo', { a });
+    },
+  },
+  { input: 'a payload over 1 MB of JSON', raised: 'promise', error: RangeError, message: 'over the limit of 1048576', call: (env) => env.jobs.enqueue('echo', 'x'.repeat(1_048_577)) },
+  { input: "`JobOptions` `{ colour: 'red' }`", raised: 'promise', error: TypeError, message: `${J} has an unknown option "colour"`, call: (env) => env.jobs.enqueue('echo', {}, { colour: 'red' } as never) },
+  { input: "`runAt: new Date('x')`", raised: 'promise', error: TypeError, message: `${J}.runAt must be a valid Date`, call: (env) => env.jobs.enqueue('echo', {}, { runAt: new Date('x') }) },
+  { input: "`runAt: '2030-01-01'`", raised: 'promise', error: TypeError, message: `${J}.runAt must be a valid Date, got "2030-01-01"`, call: (env) => env.jobs.enqueue('echo', {}, { runAt: '2030-01-01' as never }) },
+  { input: '`delay: -5`', raised: 'promise', error: RangeError, message: `${J}.delay must be ${RANGE_MS}, got -5`, call: (env) => env.jobs.enqueue('echo', {}, { delay: -5 }) },
+  { input: '`delay` and `runAt` together', raised: 'promise', error: TypeError, message: `${J}: give delay or runAt, not both`, call: (env) => env.jobs.enqueue('echo', {}, { delay: 1, runAt: new Date() }) },
+  { input: '`priority: 0.5`', raised: 'promise', error: RangeError, message: `${J}.priority must be an integer from -1000000 to 1000000, got 0.5`, call: (env) => env.jobs.enqueue('echo', {}, { priority: 0.5 }) },
+  { input: "`key: ''`", raised: 'promise', error: TypeError, message: `${J}.key must be a non-empty string`, call: (env) => env.jobs.enqueue('echo', {}, { key: '' }) },
+  { input: '`key` over 512 characters', raised: 'promise', error: RangeError, message: `${J}.key must be at most 512 characters`, call: (env) => env.jobs.enqueue('echo', {}, { key: 'k'.repeat(513) }) },
+  { input: "`queue: 'nope'` (not configured)", raised: 'promise', error: RangeError, message: `${J}.queue: No queue named "nope"`, call: (env) => env.jobs.enqueue('echo', {}, { queue: 'nope' }) },
+  { input: '`jobs.enqueueMany({})`', raised: 'promise', error: TypeError, message: 'BackgroundJobs.enqueueMany(jobs) must be an array', call: (env) => env.jobs.enqueueMany({} as never) },
+  { input: "`jobs.list({ state: 'done' })`", raised: 'promise', error: RangeError, message: 'BackgroundJobs.list filter.state must be', call: (env) => env.jobs.list({ state: 'done' as never }) },
+  { input: '`jobs.list({ limit: 5000 })`', raised: 'promise', error: RangeError, message: 'BackgroundJobs.list filter.limit must be an integer from 1 to 1000, got 5000', call: (env) => env.jobs.list({ limit: 5000 }) },
+  { input: '`jobs.get(1)`', raised: 'promise', error: TypeError, message: 'BackgroundJobs.get(id) must be a non-empty string, got 1', call: (env) => env.jobs.get(1 as never) },
+  { input: '`store: {}`', raised: 'call', error: TypeError, message: `${M}.store must be a job store such as memoryStore() or sqliteStore({ path })`, call: () => root({ store: {} }) },
+  { input: '`sqliteStore({})`', raised: 'call', error: TypeError, message: 'sqliteStore options.path must be a non-empty string, got undefined', call: () => sqliteStore({} as never) },
+  { input: "`sqliteStore({ path, synchronous: 'off' })`", raised: 'call', error: RangeError, message: "sqliteStore options.synchronous must be 'normal' or 'full', got \"off\"", call: () => sqliteStore({ path: 'x.db', synchronous: 'off' as never }) },
+  { input: "`sqliteStore({ path, driver: 'sqlite3' })`", raised: 'call', error: RangeError, message: 'sqliteStore options.driver must be', call: () => sqliteStore({ path: 'x.db', driver: 'sqlite3' as never }) },
+  { input: '`sqliteStore({ path, leaseMs: 10 })`', raised: 'call', error: RangeError, message: 'sqliteStore options.leaseMs must be an integer', call: () => sqliteStore({ path: 'x.db', leaseMs: 10 }) },
+  { input: '`memoryStore({ maxStalls: -1 })`', raised: 'call', error: RangeError, message: 'memoryStore options.maxStalls must be an integer from 0 to 1000, got -1', call: () => memoryStore({ maxStalls: -1 }) },
+  {
+    input: 'a store path in a missing folder',
+    raised: 'bootstrap',
+    error: SqliteStoreError,
+    message: 'sqlite store cannot open /no/such/folder/jobs.db: its folder /no/such/folder does not exist (create it first)',
+    call: () => bootstrap({ store: sqliteStore({ path: '/no/such/folder/jobs.db' }) }),
+  },
+  {
+    input: 'two `@Job` classes with one name',
+    raised: 'bootstrap',
+    error: Error,
+    message: 'Two @Job classes handle the job "echo": EchoJob and EchoAgain',
+    call: () => {
+      @Job('echo')
+      class EchoAgain {
+        run(): void {}
+      }
+      return bootstrap({ store: memoryStore() }, [EchoJob, EchoAgain]);
+    },
+  },
+  {
+    input: 'a `@Job` class without `run()`',
+    raised: 'bootstrap',
+    error: TypeError,
+    message: '@Job on NoRun must have a run(payload, context) method',
+    call: () => {
+      @Job('no-run')
+      class NoRun {}
+      return bootstrap({ store: memoryStore() }, [NoRun]);
+    },
+  },
+  {
+    input: "`@Job('x', { queue: 'nope' })`",
+    raised: 'bootstrap',
+    error: RangeError,
+    message: '@Job("x") on BadQueue options.queue: No queue named "nope"',
+    call: () => {
+      @Job('x', { queue: 'nope' })
+      class BadQueue {
+        run(): void {}
+      }
+      return bootstrap({ store: memoryStore() }, [BadQueue]);
+    },
+  },
 ];
 
 // ---- the environment the calls work on ------------------------------------------------------------------------
@@ -543,7 +657,19 @@ beforeAll(async () => {
   const off = await createApp({ threads: false });
   apps.push(off);
 
-  env = { queue, full, ctx, closedQueue, threads: live.app.get(WorkerThreads), closedThreads, threadsOff: off.app.get(WorkerThreads) };
+  const withJobs = await startApp({ store: memoryStore() }, [EchoJob]);
+  apps.push(withJobs);
+
+  env = {
+    queue,
+    full,
+    ctx,
+    closedQueue,
+    threads: live.app.get(WorkerThreads),
+    closedThreads,
+    threadsOff: off.app.get(WorkerThreads),
+    jobs: withJobs.app.get(BackgroundJobs),
+  };
 });
 
 afterAll(async () => {
