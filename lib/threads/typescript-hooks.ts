@@ -12,16 +12,35 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+const EXTENSIONLESS = ['.ts', '.js', '/index.ts', '/index.js'];
+const OTHER_EXTENSION = /\.(json|node|wasm|[mc]?[jt]sx?)$/;
+
 export async function resolve(specifier, context, nextResolve) {
   try {
     return await nextResolve(specifier, context);
   } catch (error) {
-    // NodeNext sources import './helper.js' where only ./helper.ts exists.
     const relative = specifier.startsWith('./') || specifier.startsWith('../');
-    if (error?.code === 'ERR_MODULE_NOT_FOUND' && relative && specifier.endsWith('.js') && context.parentURL?.endsWith('.ts')) {
-      return nextResolve(specifier.slice(0, -3) + '.ts', context);
+    const notFound = error?.code === 'ERR_MODULE_NOT_FOUND' || error?.code === 'ERR_UNSUPPORTED_DIR_IMPORT';
+    if (!notFound || !relative || !context.parentURL?.endsWith('.ts')) throw error;
+    // NodeNext sources import './helper.js' where only ./helper.ts exists; sources written for a bundler or a test
+    // runner import './helper' or './helpers' (a directory), which Node's ESM resolver does not complete.
+    const js = specifier.endsWith('.js');
+    if (!js && OTHER_EXTENSION.test(specifier)) throw error;
+    const base = js ? specifier.slice(0, -3) : specifier;
+    const tried = js ? [base + '.ts'] : EXTENSIONLESS.map((suffix) => base + suffix);
+    for (const candidate of tried) {
+      try {
+        return await nextResolve(candidate, context);
+      } catch (next) {
+        if (next?.code !== 'ERR_MODULE_NOT_FOUND' && next?.code !== 'ERR_UNSUPPORTED_DIR_IMPORT') throw next;
+      }
     }
-    throw error;
+    // Node's own message names only the last absolute path it tried, from deep inside the worker.
+    const missing = new Error(
+      "Cannot find '" + specifier + "' imported from " + fileURLToPath(context.parentURL) + ' (tried ' + [js ? specifier : undefined, ...tried].filter(Boolean).join(', ') + ')',
+    );
+    missing.code = 'ERR_MODULE_NOT_FOUND';
+    throw missing;
   }
 }
 
