@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const EXTENSIONLESS = ['.ts', '.js', '/index.ts', '/index.js'];
-const OTHER_EXTENSION = /\.(json|node|wasm|[mc]?[jt]sx?)$/;
+const OTHER_EXTENSION = /\\.(json|node|wasm|[mc]?[jt]sx?)$/;
 
 export async function resolve(specifier, context, nextResolve) {
   try {
