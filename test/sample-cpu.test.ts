@@ -7,12 +7,17 @@ import { WorkerThreads } from 'nestjs-background-work';
 import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AppModule } from '../sample/app.module.js';
 import { configureApp } from '../sample/app.setup.js';
 import type { FileJobView } from '../sample/file-jobs.js';
 import { ReportsService } from '../sample/reports.service.js';
 import { SAMPLE_CONFIG, type SampleConfig } from '../sample/sample.config.js';
 import type { ThumbnailInput } from '../sample/tasks/thumbnail.task.js';
+import { tempFolder } from './support/stores.js';
+
+// The sample's emails are durable jobs: a fresh SQLite file for this run, set before the module is loaded.
+const jobsFolder = tempFolder();
+process.env.SAMPLE_JOBS_DB = jobsFolder.file();
+const { AppModule } = await import('../sample/app.module.js');
 
 // Short delays keep the email side of the sample quiet and fast; the SMTP sink takes any free port.
 const config: SampleConfig = { smtpPort: 0, emailDelayMs: 20, outboxPollMs: 50, ratesRefreshMs: 100 };
@@ -76,6 +81,7 @@ describe('sample app: CPU work on worker threads', { timeout: 120_000 }, () => {
 
   afterAll(async () => {
     if (!closed) await app?.close();
+    jobsFolder.cleanup();
   });
 
   it('resizes the bundled image to exactly the requested size (fit: cover, the default)', async () => {
