@@ -191,9 +191,9 @@ describe('sample app: CPU work on worker threads', { timeout: 120_000 }, () => {
     expect((await postReport(body)).status).toBe(400);
   });
 
-  it('answers 400 to a malformed id and 404 to an unknown job', async () => {
-    expect((await get('/thumbnails/abc')).status).toBe(400);
-    expect((await get('/reports/abc/file')).status).toBe(400);
+  it('answers 404 to an unknown job (ids are strings)', async () => {
+    expect((await get('/thumbnails/abc')).status).toBe(404);
+    expect((await get('/reports/abc/file')).status).toBe(404);
     expect((await get('/thumbnails/999999')).status).toBe(404);
     expect((await get('/reports/999999/file')).status).toBe(404);
   });
