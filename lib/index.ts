@@ -37,3 +37,5 @@ export { memoryStore, type MemoryStoreOptions, type RetentionOptions } from './j
 export { sqliteStore, type SqliteStoreOptions } from './jobs/stores/sqlite-store.js';
 export { SqliteStoreError } from './jobs/stores/sqlite/errors.js';
 export type { SqliteDriverName } from './jobs/stores/sqlite/sqlite-driver.js';
+
+export { BackgroundWorkExceptionFilter, type ServiceUnavailableBody } from './errors/background-work.exception-filter.js';

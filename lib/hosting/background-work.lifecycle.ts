@@ -212,7 +212,7 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
       const terminated = await this.threads.close(deadline);
       if (terminated.length > 0) {
         this.logger.error(
-          `Worker threads: ${count(terminated.length, 'task')} still running at the shutdown deadline were terminated: ${terminated.join(', ')}`,
+          `Worker threads: ${count(terminated.length, 'task')} still in flight at the shutdown deadline were terminated: ${terminated.join(', ')}`,
         );
       }
 

@@ -5,8 +5,7 @@ import { APP_FILTER, HttpAdapterHost } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BackgroundQueue, BackgroundWorkModule, QueueClosedError } from 'nestjs-background-work';
-import { BackgroundWorkExceptionFilter } from '../../lib/errors/background-work.exception-filter.js';
+import { BackgroundQueue, BackgroundWorkExceptionFilter, BackgroundWorkModule, QueueClosedError } from 'nestjs-background-work';
 import { CapturingLogger } from '../support/capturing-logger.js';
 import { gate, sleep } from '../support/create-app.js';
 

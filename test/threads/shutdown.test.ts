@@ -44,7 +44,7 @@ describe('WorkerThreads at shutdown, tasks run directly (no queue item in flight
     // Generous bound: the deadline is 300 ms; without the terminate the task would spin until the test times out.
     expect(Date.now() - began).toBeLessThan(10_000);
     expect(await outcome).toBeInstanceOf(Error);
-    expect(logger.messages('error')).toContain('Worker threads: 1 task still running at the shutdown deadline were terminated: spin.task.ts#forever');
+    expect(logger.messages('error')).toContain('Worker threads: 1 task still in flight at the shutdown deadline were terminated: spin.task.ts#forever');
     expect(threads.stats().threads).toBe(0);
   });
 
@@ -60,7 +60,7 @@ describe('WorkerThreads at shutdown, tasks run directly (no queue item in flight
     current = undefined;
     expect((await outcomes).map((s) => s.status)).toEqual(['rejected', 'rejected']);
     expect(logger.messages('error')).toContain(
-      'Worker threads: 2 tasks still running at the shutdown deadline were terminated: spin.task.ts#forever, spin.task.ts',
+      'Worker threads: 2 tasks still in flight at the shutdown deadline were terminated: spin.task.ts#forever, spin.task.ts',
     );
   });
 });

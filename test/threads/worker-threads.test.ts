@@ -199,7 +199,7 @@ describe('WorkerThreads at shutdown', () => {
     expect(item.state).toBe('cancelled');
     await expect(direct).rejects.toBeDefined();
     expect(logger.messages('warn').join('\n')).toContain(`1 running item cancelled at the shutdown deadline, their signals aborted: #${item.id} "endless-pdf"`);
-    expect(logger.messages('error')).toContain('Worker threads: 1 task still running at the shutdown deadline were terminated: spin.task.ts#forever');
+    expect(logger.messages('error')).toContain('Worker threads: 1 task still in flight at the shutdown deadline were terminated: spin.task.ts#forever');
   });
 });
 
