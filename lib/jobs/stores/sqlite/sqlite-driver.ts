@@ -1,3 +1,5 @@
+import { importModule } from '../../../import-module.js';
+
 /**
  * The few calls the SQLite store makes of a driver: the shape that better-sqlite3, libsql and node:sqlite all
  * share (synchronous, positional `?` parameters). Each driver is an optional peer, imported only when a store
@@ -29,9 +31,8 @@ const INSTALL = 'npm install better-sqlite3@12';
 
 type Found = SqliteDriver | { missing: string };
 
-function load(specifier: string, json = false): Promise<any> {
-  return json ? import(specifier, { with: { type: 'json' } }) : import(specifier);
-}
+// import() in the ESM build, require() in the CommonJS one (Jest's CommonJS runtime refuses import()).
+const load = importModule;
 
 /** Whether `error` says that `pkg` itself is absent (not one of its own dependencies). */
 function isMissing(error: unknown, pkg: string): boolean {
