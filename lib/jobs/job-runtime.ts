@@ -109,12 +109,21 @@ export class JobRuntime implements FeedEvents {
 
   /** Shutdown, after the queues drained: what a store that does not survive the process loses is named. */
   async afterDrain(): Promise<void> {
+    // An app closed after a failed bootstrap never opened its store: nothing to flush or name.
+    if (this.phase !== 'open') return;
     this.phase = 'stopping';
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     for (const feed of this.feeds.values()) feed.stop();
     await this.writes.flush();
-    if (this.store.durable) return;
+    if (this.store.durable) {
+      // Said so that a drain that left work behind is not mistaken for one that lost it.
+      const { pending, scheduled } = await this.store.counts();
+      if (pending + scheduled > 0) {
+        this.logger.log(`${count(pending + scheduled, 'job')} left in ${this.store.description} for the next start (${pending} pending, ${scheduled} scheduled)`);
+      }
+      return;
+    }
     const left = await this.store.list({ states: ['pending', 'scheduled'], limit: 1000 });
     if (left.length > 0) {
       const names = left.map((job) => `${job.id} "${job.name}"`).join(', ');

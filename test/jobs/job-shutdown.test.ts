@@ -44,6 +44,7 @@ describe.each(DRIVERS)('Shutdown with sqliteStore(%s)', (driver) => {
     expect(warnings).toContain(honours.id);
     expect(warnings).toContain(ignores.id);
     expect(first.logger.messages('log')[0]).toMatch(/^Stopping background work \(app\.close\(\)\); deadline 300 ms/);
+    expect(first.logger.messages('log')).toContain(`2 jobs left in sqlite ${path} for the next start (2 pending, 0 scheduled)`);
 
     patient = false;
     runs.length = 0;
