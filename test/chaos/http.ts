@@ -3,7 +3,7 @@ import type { ItemSpec } from './spec.js';
 
 /** How one POST /work ended, from the client's side. */
 export type Reply =
-  /** 202: the app accepted the item (`item` is the queue's id of it). */
+  /** 202: the app accepted the item (`item` is the queue's id of it, a numeric string, as a number). */
   | { kind: 'accepted'; item: number }
   /** 503 from the exception filter: QueueFullError. */
   | { kind: 'full' }
@@ -65,7 +65,8 @@ export function postWork(port: number, spec: ItemSpec, hangMs: number): Promise<
 function classify(status: number, text: string): Reply {
   if (status === 202) {
     const body = parse(text) as { item?: unknown } | undefined;
-    if (typeof body?.item === 'number') return { kind: 'accepted', item: body.item };
+    // WorkItem.id is a string ("17"): the queue's own items are numbered in order.
+    if (typeof body?.item === 'string' && /^\d+$/.test(body.item)) return { kind: 'accepted', item: Number(body.item) };
   } else if (status === 503) {
     if (text === 'Service Unavailable') return { kind: 'closing' };
     const error = (parse(text) as { error?: unknown } | undefined)?.error;
@@ -88,4 +89,40 @@ function connectionError(error: NodeJS.ErrnoException): Reply {
   if (code === 'ECONNREFUSED') return { kind: 'refused' };
   if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/.test(error.message)) return { kind: 'reset', code };
   return { kind: 'error', code };
+}
+
+/** How one JSON request of the durable rounds ended: an answer (any status), or a connection error, or no answer in time. */
+export type JsonReply =
+  | { kind: 'answer'; status: number; body: unknown; text: string }
+  | { kind: 'refused' }
+  | { kind: 'reset'; code: string }
+  | { kind: 'hang' }
+  | { kind: 'error'; code: string };
+
+/** One JSON request to 127.0.0.1 over a connection of its own (no keep-alive socket outlives a killed server). */
+export function requestJson(port: number, method: 'GET' | 'POST', path: string, body: unknown, hangMs: number): Promise<JsonReply> {
+  const payload = body === undefined ? '' : JSON.stringify(body);
+  return new Promise<JsonReply>((resolve) => {
+    let settled = false;
+    const settle = (reply: JsonReply): void => {
+      if (settled) return;
+      settled = true;
+      resolve(reply);
+    };
+    const headers: Record<string, string | number> = { 'content-length': Buffer.byteLength(payload) };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const req = request({ host: '127.0.0.1', port, method, path, agent: false, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => settle({ kind: 'answer', status: res.statusCode ?? 0, body: parse(text), text: text.slice(0, 300) }));
+      res.on('error', (error: NodeJS.ErrnoException) => settle(connectionError(error) as JsonReply));
+    });
+    req.setTimeout(hangMs, () => {
+      settle({ kind: 'hang' });
+      req.destroy();
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => settle(connectionError(error) as JsonReply));
+    req.end(payload);
+  });
 }
