@@ -29,12 +29,15 @@ export function durableConfig(seed: number): DurableConfig {
     afterReadyMs: rng.int(80, 900),
     againMs: rng.chance(0.3) ? rng.int(20, 700) : undefined,
   }));
+  const clients = rng.int(2, 6);
   return {
     seed,
     concurrency: rng.int(2, 8),
-    clients: rng.int(2, 6),
-    pauseMs: rng.int(0, 20),
-    maxRequests: rng.int(80, 220),
+    clients,
+    // Each client pauses up to this long between requests: together about 70 to 200 requests a second, so that the
+    // load spans every kill (requests are in flight when one lands) and the round stays a few seconds long.
+    pauseMs: clients * rng.int(10, 28),
+    maxRequests: rng.int(120, 260),
     kills,
     tailMs: rng.int(50, 400),
   };
