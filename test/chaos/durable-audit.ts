@@ -111,14 +111,20 @@ export function auditDurable(facts: DurableFacts): DurableAudit {
   // Which boot wrote each mark, and what the file said was running at each kill.
   const bootOfPid = new Map<number, number>();
   facts.boots.forEach((boot, i) => boot.pid !== undefined && bootOfPid.set(boot.pid, i));
-  const atKill = new Set<number>();
-  facts.boots.forEach((boot) => boot.runningAtKill?.forEach((row) => atKill.add(row.id)));
+  /** How many kills found each job running: each may explain one more end, or one more start of an attempt. */
+  const atKill = new Map<number, number>();
+  facts.boots.forEach((boot) => boot.runningAtKill?.forEach((row) => atKill.set(row.id, (atKill.get(row.id) ?? 0) + 1)));
 
   const specs = new Map<number, DurableSpec>();
   const acked = new Map<number, string>();
   for (const request of facts.requests) {
     specs.set(request.spec.id, request.spec);
     checkReply(request, result, acked);
+    // A refused connection or a reset is the mark of a kill: never from a process that was not killed.
+    const kind = request.reply.kind;
+    if ((kind === 'refused' || kind === 'reset') && facts.boots[request.boot]?.killed !== true) {
+      problems.push(`job ${request.spec.id}: ${kind} by boot ${request.boot + 1}, which was not killed`);
+    }
   }
   const marksById = new Map<number, Mark[]>();
   for (const mark of marks) {
@@ -149,7 +155,8 @@ export function auditDurable(facts: DurableFacts): DurableAudit {
     const dones = mine.filter((m) => m.kind === 'done');
     const finalFails = mine.filter((m) => m.kind === 'fail' && m.attempt === last);
     const ends = dones.length + finalFails.length;
-    const explained = atKill.has(id);
+    const kills = atKill.get(id) ?? 0;
+    const explained = kills > 0;
 
     if (!isAcked && mine.length > 0) result.unacked++;
     if (isAcked) {
@@ -166,8 +173,8 @@ export function auditDurable(facts: DurableFacts): DurableAudit {
     if (isAcked && ends === 0) {
       problems.push(`${job} LOST: acknowledged as ${acked.get(id)}, never finished nor failed (${describeMarks(mine)}; in the file: ${describeRows(rows)})`);
     }
-    if (ends > 1 && !explained) {
-      problems.push(`${job} DUPLICATED but not running at any kill: ended ${ends} times (${describeMarks(mine)})`);
+    if (ends > 1 + kills) {
+      problems.push(`${job} DUPLICATED beyond what kills explain: ended ${ends} times, running at ${kills} kills (${describeMarks(mine)})`);
     }
     // Planned: finished on attempt fails + 1, or failed on the last attempt allowed.
     const planned = plannedOutcome(spec);
@@ -186,7 +193,7 @@ export function auditDurable(facts: DurableFacts): DurableAudit {
       }
     }
     for (const [attempt, n] of startsOf) {
-      if (n > 1 && !explained) problems.push(`${job}: attempt ${attempt} started ${n} times, but the job was not running at any kill (${describeMarks(mine)})`);
+      if (n > 1 + kills) problems.push(`${job}: attempt ${attempt} started ${n} times, but the job was running at ${kills} kills (${describeMarks(mine)})`);
     }
 
     // The file agrees.
