@@ -32,6 +32,17 @@ export function report(value: number, detail?: Record<string, unknown>): void {
   process.stdout.write(`${RESULT_MARKER}${JSON.stringify({ value, ...detail })}\n`, () => process.exit(0));
 }
 
+/** The line by which a child says that this (scenario, library) cannot run here, and why. */
+export const SKIP_MARKER = 'BENCH_SKIP ';
+
+/**
+ * Tells the runner that this library cannot be measured on this machine (a driver not installed, a Node without
+ * node:sqlite, no Redis server) and ends the process. The runner shows the reason and does not count a failure.
+ */
+export function skip(reason: string): void {
+  process.stdout.write(`${SKIP_MARKER}${JSON.stringify({ reason })}\n`, () => process.exit(0));
+}
+
 /** Runs a scenario's main function and turns a failure into a non-zero exit the runner reports. */
 export function main(run: () => Promise<void>): void {
   run().catch((error: unknown) => {

@@ -11,7 +11,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { RESULT_MARKER, median } from './measure.js';
+import { RESULT_MARKER, SKIP_MARKER, median } from './measure.js';
 import { OURS } from './queues.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
 
@@ -20,6 +20,8 @@ interface Summary {
   /** Per library: the figure of every successful run. */
   samples: Map<string, number[]>;
   failures: number;
+  /** Per library that said it cannot run here (a driver not installed, a Node too old): why. */
+  skipped: Map<string, string>;
 }
 
 const { values: args } = parseArgs({
@@ -44,7 +46,9 @@ if (args.only !== undefined) {
 }
 
 interface ChildResult {
-  value: number;
+  /** Undefined when the child skipped (then `skipped` says why). */
+  value?: number;
+  skipped?: string;
   /** Anything else the scenario reported (p50, sample counts...): shown in the progress log, not in the table. */
   detail: Record<string, unknown>;
 }
@@ -64,7 +68,10 @@ function runChild(scenario: Scenario, lib: string): Promise<ChildResult> {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARKER));
-      if (code === 0 && line !== undefined) {
+      const skipLine = stdout.split('\n').find((l) => l.startsWith(SKIP_MARKER));
+      if (code === 0 && skipLine !== undefined) {
+        resolve({ skipped: (JSON.parse(skipLine.slice(SKIP_MARKER.length)) as { reason: string }).reason, detail: {} });
+      } else if (code === 0 && line !== undefined) {
         const { value, ...detail } = JSON.parse(line.slice(RESULT_MARKER.length)) as { value: number };
         resolve({ value, detail });
       } else {
@@ -82,12 +89,20 @@ function runChild(scenario: Scenario, lib: string): Promise<ChildResult> {
  */
 async function runScenario(scenario: Scenario): Promise<Summary> {
   const samples = new Map<string, number[]>(scenario.libs.map((lib) => [lib, []]));
+  const skipped = new Map<string, string>();
   let failures = 0;
   for (let round = 0; round < runs; round++) {
     const order = scenario.libs.map((_, i) => scenario.libs[(i + round) % scenario.libs.length]);
     for (const lib of order) {
+      // A library that cannot run here says so once; asking again each round would only say it again.
+      if (skipped.has(lib)) continue;
       try {
-        const { value, detail } = await runChild(scenario, lib);
+        const { value, skipped: reason, detail } = await runChild(scenario, lib);
+        if (reason !== undefined || value === undefined) {
+          skipped.set(lib, reason ?? 'no reason given');
+          process.stderr.write(`  ${scenario.id}  ${lib}: skipped (${reason})\n`);
+          continue;
+        }
         samples.get(lib)!.push(value);
         const extra = Object.entries(detail).map(([key, v]) => `${key} ${typeof v === 'number' ? format(v) : String(v)}`);
         const note = extra.length > 0 ? `  (${extra.join(', ')})` : '';
@@ -98,7 +113,7 @@ async function runScenario(scenario: Scenario): Promise<Summary> {
       }
     }
   }
-  return { scenario, samples, failures };
+  return { scenario, samples, failures, skipped };
 }
 
 /** About four significant digits, without exponents. */
@@ -111,14 +126,33 @@ function format(value: number | undefined): string {
   return value.toFixed(3);
 }
 
+const isOurs = (lib: string): boolean => lib === OURS || lib.startsWith(`${OURS}/`);
+
+/**
+ * Which of our runs an anchor's ratio is taken against: an anchor named `<anchor>/<variant>` (`sqlite-raw/libsql`)
+ * against `nestjs-background-work/<variant>` when the scenario has it, everything else against plain `nestjs-background-work`.
+ */
+function oursFor(lib: string, samples: ReadonlyMap<string, unknown>): string {
+  const slash = lib.indexOf('/');
+  const variant = slash < 0 ? undefined : `${OURS}/${lib.slice(slash + 1)}`;
+  return variant !== undefined && samples.has(variant) ? variant : OURS;
+}
+
 function table(summaries: readonly Summary[]): string {
   const header = ['scenario', 'unit', 'library', 'median', 'min', 'max', 'runs', 'ours/lib'];
   const rows: string[][] = [];
-  for (const { scenario, samples } of summaries) {
-    const ours = samples.get(OURS);
-    const oursMedian = ours !== undefined && ours.length > 0 ? median(ours) : undefined;
+  for (const { scenario, samples, skipped } of summaries) {
+    const medianOf = (lib: string): number | undefined => {
+      const values = samples.get(lib);
+      return values !== undefined && values.length > 0 ? median(values) : undefined;
+    };
     for (const [lib, values] of samples) {
+      if (skipped.has(lib)) {
+        rows.push([scenario.id, scenario.unit, lib, 'skipped', '', '', '0', '']);
+        continue;
+      }
       const m = values.length > 0 ? median(values) : undefined;
+      const oursMedian = medianOf(oursFor(lib, samples));
       rows.push([
         scenario.id,
         `${scenario.unit} ${scenario.lowerIsBetter ? '(lower is better)' : '(higher is better)'}`,
@@ -127,7 +161,7 @@ function table(summaries: readonly Summary[]): string {
         format(values.length > 0 ? Math.min(...values) : undefined),
         format(values.length > 0 ? Math.max(...values) : undefined),
         String(values.length),
-        lib === OURS || oursMedian === undefined || m === undefined ? '' : (oursMedian / m).toFixed(2),
+        isOurs(lib) || oursMedian === undefined || m === undefined ? '' : (oursMedian / m).toFixed(2),
       ]);
     }
   }
@@ -172,6 +206,9 @@ const seconds = ((performance.now() - began) / 1000).toFixed(1);
 
 console.log(`\nnode ${process.version}, ${cpus} CPUs, ${quick ? 'quick mode, ' : ''}median of ${runs} runs (min, max), total ${seconds} s`);
 console.log(table(summaries));
+for (const { scenario, skipped } of summaries) {
+  for (const [lib, reason] of skipped) console.log(`skipped ${scenario.id} / ${lib}: ${reason}`);
+}
 
 if (args.json !== undefined) {
   const out = {

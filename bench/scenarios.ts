@@ -2,6 +2,7 @@
  * The benchmark table: every scenario id, its unit, which libraries it compares and with what sizes. The ids and
  * units are the ones issue 4 fixes; the runner reads this table and nothing else.
  */
+import { DURABLE_LIBS } from './durable.js';
 import { POOL_LIBS } from './pools.js';
 import { OURS, QUEUE_LIBS } from './queues.js';
 
@@ -50,6 +51,23 @@ const http = (mode: 'idle' | 'inline' | 'threads'): Scenario => ({
   quick: { warmup: 0, duration: 1 },
   flags: [],
   timeout: 60_000,
+});
+
+/**
+ * The durable-* scenarios: ours on memoryStore and on sqliteStore per driver, against the same driver with no
+ * library (`sqlite-raw/<driver>`). node:sqlite is listed too: its processes skip on a Node without it.
+ */
+const enqueue = (mode: 'single' | 'grouped'): Scenario => ({
+  id: `durable-enqueue-${mode}`,
+  unit: 'jobs/s',
+  lowerIsBetter: false,
+  file: 'scenarios/durable-enqueue.js',
+  libs: DURABLE_LIBS,
+  // single: one commit per job, so fewer jobs; grouped: 1000 enqueues per turn of the event loop.
+  full: mode === 'single' ? { mode, jobs: 20_000, warmup: 2_000, batch: 1 } : { mode, jobs: 200_000, warmup: 20_000, batch: 1_000 },
+  quick: mode === 'single' ? { jobs: 500, warmup: 100 } : { jobs: 5_000, warmup: 1_000 },
+  flags: GC,
+  timeout: 180_000,
 });
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -146,5 +164,29 @@ export const SCENARIOS: readonly Scenario[] = [
     quick: { iterations: 2, warmup: 1 },
     flags: [],
     timeout: 120_000,
+  },
+  enqueue('single'),
+  enqueue('grouped'),
+  {
+    id: 'durable-claim-complete',
+    unit: 'jobs/s',
+    lowerIsBetter: false,
+    file: 'scenarios/durable-claim-complete.js',
+    libs: DURABLE_LIBS,
+    full: { jobs: 100_000, warmup: 10_000, concurrency: 100, batch: 1_000 },
+    quick: { jobs: 3_000, warmup: 500 },
+    flags: GC,
+    timeout: 180_000,
+  },
+  {
+    id: 'durable-e2e',
+    unit: 'ms (p50)',
+    lowerIsBetter: true,
+    file: 'scenarios/durable-e2e.js',
+    libs: DURABLE_LIBS,
+    full: { jobs: 20_000, warmup: 2_000, lanes: 16, concurrency: 16 },
+    quick: { jobs: 500, warmup: 100 },
+    flags: GC,
+    timeout: 180_000,
   },
 ];
