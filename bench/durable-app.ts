@@ -22,13 +22,13 @@ export function ourStore(store: StoreName, path: string, retention?: RetentionOp
   return sqliteStore({ path, driver: store, ...(retention === undefined ? {} : { retention }) });
 }
 
-/** What the no-op handler calls for each run; the scenario sets it. */
-export const onRun: { run: (payload: { seq: number }, context: JobContext) => void } = { run: () => {} };
+/** What the no-op handler calls for each run, and returns: the scenario sets it (a promise that never settles keeps the job running). */
+export const onRun: { run: (payload: { seq: number }, context: JobContext) => void | Promise<void> } = { run: () => {} };
 
 @Job(JOB, { queue: QUEUE })
 export class NoopJob implements JobHandler<{ seq: number }, void> {
-  run(data: { seq: number }, context: JobContext): void {
-    onRun.run(data, context);
+  run(data: { seq: number }, context: JobContext): void | Promise<void> {
+    return onRun.run(data, context);
   }
 }
 

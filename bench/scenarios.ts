@@ -189,4 +189,16 @@ export const SCENARIOS: readonly Scenario[] = [
     flags: GC,
     timeout: 180_000,
   },
+  {
+    id: 'durable-recovery-ms',
+    unit: 'ms',
+    lowerIsBetter: true,
+    file: 'scenarios/durable-recovery.js',
+    libs: DURABLE_LIBS,
+    // 100 jobs running in a process that is SIGKILLed, then a fresh application on the same file.
+    full: { jobs: 100 },
+    quick: {},
+    flags: [],
+    timeout: 60_000,
+  },
 ];
