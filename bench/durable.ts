@@ -18,6 +18,9 @@ export type StoreName = 'memory' | SqliteDriverName;
 export const oursOn = (store: StoreName): string => `${OURS}/${store}`;
 export const rawOn = (driver: SqliteDriverName): string => `sqlite-raw/${driver}`;
 
+/** Ours on every store: memory, then each driver. */
+export const OUR_STORES: readonly string[] = [oursOn('memory'), ...SQLITE_DRIVERS.map((driver) => oursOn(driver))];
+
 /** Every durable scenario's libraries: ours on memory, then per driver ours and the bare driver. */
 export const DURABLE_LIBS: readonly string[] = [oursOn('memory'), ...SQLITE_DRIVERS.flatMap((driver) => [oursOn(driver), rawOn(driver)])];
 

@@ -2,7 +2,7 @@
  * The benchmark table: every scenario id, its unit, which libraries it compares and with what sizes. The ids and
  * units are the ones issue 4 fixes; the runner reads this table and nothing else.
  */
-import { DURABLE_LIBS } from './durable.js';
+import { DURABLE_LIBS, OUR_STORES } from './durable.js';
 import { POOL_LIBS } from './pools.js';
 import { OURS, QUEUE_LIBS } from './queues.js';
 
@@ -200,5 +200,16 @@ export const SCENARIOS: readonly Scenario[] = [
     quick: {},
     flags: [],
     timeout: 60_000,
+  },
+  {
+    id: 'durable-memory-growth',
+    unit: 'bytes/job',
+    lowerIsBetter: true,
+    file: 'scenarios/durable-memory.js',
+    libs: OUR_STORES,
+    full: { jobs: 1_000_000, batch: 1_000, window: 10_000, concurrency: 100 },
+    quick: { jobs: 5_000 },
+    flags: GC,
+    timeout: 300_000,
   },
 ];
