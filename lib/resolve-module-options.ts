@@ -18,7 +18,7 @@ export interface ResolvedModuleOptions {
   store: JobStore;
 }
 
-const STORE_METHODS = ['open', 'close', 'insert', 'claim', 'settle', 'renew', 'recover', 'get', 'list', 'cancel', 'retry', 'counts', 'nextRunAt', 'sweep'] as const;
+const STORE_METHODS = ['open', 'close', 'insert', 'claim', 'settle', 'renew', 'recover', 'get', 'list', 'cancel', 'retry', 'counts', 'countsByQueue', 'nextRunAt', 'oldestPending', 'sweep'] as const;
 
 function checkStore(path: string, value: unknown): JobStore {
   const missing = value !== null && typeof value === 'object' ? STORE_METHODS.filter((m) => typeof (value as Record<string, unknown>)[m] !== 'function') : STORE_METHODS;

@@ -16,7 +16,7 @@ import { JOB_STATES, type JobEvent, type JobHandler, type JobListFilter, type Jo
 import type { NewJob } from './stores/job-store.js';
 
 const JOB_OPTION_KEYS = ['key', 'delay', 'runAt', 'priority', 'retry', 'timeout', 'queue'] as const;
-const LIST_KEYS = ['queue', 'name', 'state', 'limit', 'after'] as const;
+const LIST_KEYS = ['queue', 'name', 'key', 'state', 'limit', 'after', 'order'] as const;
 const MAX_KEY_LENGTH = 512;
 
 /** A job to enqueue: its handler class or its name, its payload and options. */
@@ -79,7 +79,10 @@ export class BackgroundJobs {
     return row === undefined ? undefined : toJobRecord(row);
   }
 
-  /** Jobs in creation order, `limit` (default 50, at most 1000) at a time; pass the last id as `after` for the next page. */
+  /**
+   * Jobs in creation order (newest first with `order: 'desc'`), `limit` (default 50, at most 1000) at a time; pass
+   * the last id as `after` for the next page. Each page is read by the store from its cursor, never the whole set.
+   */
   async list(filter?: JobListFilter): Promise<JobRecord[]> {
     const path = 'BackgroundJobs.list filter';
     const f = filter === undefined ? {} : checkObject(path, filter, LIST_KEYS);
@@ -88,9 +91,11 @@ export class BackgroundJobs {
     const rows = await this.runtime.store.list({
       queue: f.queue === undefined ? undefined : checkString(`${path}.queue`, f.queue),
       name: f.name === undefined ? undefined : checkString(`${path}.name`, f.name),
+      key: f.key === undefined ? undefined : checkString(`${path}.key`, f.key),
       states: states as JobState[] | undefined,
       limit: f.limit === undefined ? 50 : checkNumber(`${path}.limit`, f.limit, { min: 1, max: 1000 }),
       after: f.after === undefined ? undefined : checkString(`${path}.after`, f.after),
+      order: f.order === undefined ? undefined : checkOneOf(`${path}.order`, f.order, ['asc', 'desc'] as const),
     });
     return rows.map((row) => toJobRecord(row));
   }

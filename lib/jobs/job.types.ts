@@ -71,11 +71,15 @@ export interface JobHandler<P = unknown, R = unknown> {
 export interface JobListFilter {
   queue?: string;
   name?: string;
+  /** Jobs enqueued with this key, in any state (an ended job keeps its key). */
+  key?: string;
   state?: JobState | JobState[];
   /** Default 50, at most 1000. */
   limit?: number;
-  /** Only jobs whose id sorts after this one (the last id of the previous page). */
+  /** The last id of the previous page: only jobs after it in `order`. */
   after?: string;
+  /** By creation: `'asc'` (the default) oldest first, `'desc'` newest first. */
+  order?: 'asc' | 'desc';
 }
 
 export type JobEventType =

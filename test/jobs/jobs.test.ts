@@ -252,6 +252,19 @@ describe.each(STORE_CASES)('BackgroundJobs on $label', (store) => {
     expect(await jobs.list({ queue: 'slow' })).toEqual([]);
   });
 
+  it('lists newest first and by key, paged by the store', async () => {
+    const { jobs } = await start();
+    const keys = ['a', undefined, undefined, 'b', undefined];
+    const made = await jobs.enqueueMany(keys.map((key, i) => ({ job: 'nobody-handles', payload: { i }, options: key === undefined ? {} : { key } })));
+    const ids = made.map((j) => j.id);
+    const page1 = await jobs.list({ order: 'desc', limit: 2 });
+    const page2 = await jobs.list({ order: 'desc', limit: 2, after: page1.at(-1)!.id });
+    expect([...page1, ...page2].map((j) => j.id)).toEqual(ids.toReversed().slice(0, 4));
+    expect((await jobs.list({ key: 'b' })).map((j) => j.id)).toEqual([ids[3]]);
+    expect((await jobs.list({ key: 'a', order: 'desc', state: 'pending' })).map((j) => j.payload)).toEqual([{ i: 0 }]);
+    expect(await jobs.list({ key: 'a', state: 'failed' })).toEqual([]);
+  });
+
   it('warns once for a job name no handler of this process runs, and leaves it pending', async () => {
     const { jobs, t } = await start();
     await jobs.enqueue('nobody-handles', {});

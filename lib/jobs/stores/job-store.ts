@@ -59,7 +59,11 @@ export interface JobStore {
   recover(now: number): Promise<RecoveryResult>;
 
   get(id: string): Promise<StoredJob | undefined>;
-  /** Ordered by id ascending (creation order); `after` is exclusive. */
+  /**
+   * Ordered by id (creation order): ascending, or descending (newest first) with `order: 'desc'`. `after` is the
+   * last id of the previous page, exclusive: ids above it ascending, below it descending. A page costs about its
+   * `limit` in rows read (an index walk from the cursor), never a read of every row.
+   */
   list(filter: StoreListFilter): Promise<StoredJob[]>;
   /**
    * `scheduled` or `pending`: becomes `cancelled` (`finishedAt = now`, `error` appended) and the answer is
@@ -71,6 +75,12 @@ export interface JobStore {
   retry(id: string, now: number): Promise<boolean>;
   /** Jobs by state, of one queue or of all; every state present, 0 when none. */
   counts(queue?: string): Promise<Record<JobState, number>>;
+  /**
+   * Jobs by state for every queue that has any in `states` (all six by default), in one read: a dashboard's
+   * per-queue view, a health check's backlog. Each queue's record has every state asked for, 0 when none, and no
+   * other (ended states are the costly ones to count: a health check leaves them out).
+   */
+  countsByQueue(states?: readonly JobState[]): Promise<Record<string, Partial<Record<JobState, number>>>>;
   /** The earliest `runAt` among `scheduled` jobs of `queue` whose name is in `names`, or undefined. */
   nextRunAt(queue: string, names: readonly string[]): Promise<number | undefined>;
   /** The `runAt` of the oldest `pending` job of `queue` (for health checks), or undefined. */
@@ -176,7 +186,12 @@ export interface RecoveryResult {
 export interface StoreListFilter {
   queue?: string;
   name?: string;
+  /** Jobs with this key, in any state (an ended job keeps its key). */
+  key?: string;
   states?: readonly JobState[];
   limit: number;
+  /** The last id of the previous page, exclusive. */
   after?: string;
+  /** By id: 'asc' (the default) oldest first, 'desc' newest first. */
+  order?: 'asc' | 'desc';
 }

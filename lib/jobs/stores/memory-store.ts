@@ -53,6 +53,8 @@ interface Row extends StoredJob {
   /** Its place in the one heap of its state (-1: none); the pending by-age heap has its own. */
   slot: number;
   ageSlot: number;
+  /** Swept: its place in the id order is a hole until the next compaction. */
+  gone?: boolean;
 }
 
 /**
@@ -130,6 +132,62 @@ const claimOrder = (a: Row, b: Row): boolean => (a.priority !== b.priority ? a.p
 const runAtOrder = (a: Row, b: Row): boolean => (a.runAt !== b.runAt ? a.runAt < b.runAt : byId(a, b));
 const finishedOrder = (a: Row, b: Row): boolean => (a.finishedAt! !== b.finishedAt! ? a.finishedAt! < b.finishedAt! : byId(a, b));
 
+/**
+ * Rows sorted by id, for pages from a cursor in either direction: a binary search finds the cursor, so a page
+ * costs its own rows, not a walk from the first one. Ids come ascending (they are time-ordered), so adding is a
+ * push; a removed row leaves a hole that later walks skip, and the holes go once they are half of the array.
+ */
+class IdOrder {
+  private rows: Row[] = [];
+  private holes = 0;
+
+  add(row: Row): void {
+    const last = this.rows.at(-1);
+    if (last === undefined || last.id < row.id) this.rows.push(row);
+    else this.rows.splice(this.firstAbove(row.id), 0, row); // a caller's own ids, out of order
+  }
+
+  remove(row: Row): void {
+    row.gone = true;
+    if (++this.holes > 1_024 && this.holes * 2 > this.rows.length) {
+      this.rows = this.rows.filter((r) => !r.gone);
+      this.holes = 0;
+    }
+  }
+
+  /** Rows after `cursor` (exclusive) in id order, or before it newest first. */
+  *from(cursor: string | undefined, descending: boolean): Generator<Row> {
+    const rows = this.rows;
+    if (descending) {
+      for (let i = (cursor === undefined ? rows.length : this.firstAtOrAbove(cursor)) - 1; i >= 0; i--) if (!rows[i].gone) yield rows[i];
+    } else {
+      for (let i = cursor === undefined ? 0 : this.firstAbove(cursor); i < rows.length; i++) if (!rows[i].gone) yield rows[i];
+    }
+  }
+
+  private firstAbove(id: string): number {
+    let lo = 0;
+    let hi = this.rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.rows[mid].id <= id) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private firstAtOrAbove(id: string): number {
+    let lo = 0;
+    let hi = this.rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.rows[mid].id < id) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
 /** One queue's indexes: what SQLite's partial indexes are to the SQLite store. */
 class QueueIndex {
   /** Pending rows by name, in claim order: a name no process handles is never walked past. */
@@ -156,10 +214,9 @@ class MemoryStore implements JobStore {
   readonly description = 'memory';
   readonly durable = false;
   readonly settings: StoreSettings;
-  /** In insertion order, which is id order while ids come ascending (they are time-ordered): `list` walks it. */
   private readonly rows = new Map<string, Row>();
-  private idsAscending = true;
-  private lastId = '';
+  /** Every row by id, for `list`'s pages in either direction. */
+  private readonly byId = new IdOrder();
   private readonly queues = new Map<string, QueueIndex>();
   private readonly running = new Set<Row>();
   private readonly ended: Record<EndState, RowHeap> = {
@@ -228,9 +285,8 @@ class MemoryStore implements JobStore {
         slot: -1,
         ageSlot: -1,
       };
-      if (row.id <= this.lastId) this.idsAscending = false;
-      this.lastId = row.id > this.lastId ? row.id : this.lastId;
       this.rows.set(row.id, row);
+      this.byId.add(row);
       this.enter(row, job.runAt > now ? 'scheduled' : 'pending');
       results.push({ job: copy(row), created: true });
     }
@@ -356,17 +412,12 @@ class MemoryStore implements JobStore {
     this.check();
     const states = filter.states === undefined ? undefined : new Set(filter.states);
     const matches = (row: Row): boolean =>
-      (filter.after === undefined || row.id > filter.after) &&
       (filter.queue === undefined || row.queue === filter.queue) &&
       (filter.name === undefined || row.name === filter.name) &&
+      (filter.key === undefined || row.key === filter.key) &&
       (states === undefined || states.has(row.state));
-    if (!this.idsAscending) {
-      // Ids came out of order (a caller's own ids): sort, as SQLite's ORDER BY id does.
-      const all = [...this.rows.values()].filter(matches).toSorted((a, b) => (a.id < b.id ? -1 : 1));
-      return all.slice(0, filter.limit).map(copy);
-    }
     const out: StoredJob[] = [];
-    for (const row of this.rows.values()) {
+    for (const row of this.byId.from(filter.after, filter.order === 'desc')) {
       if (out.length >= filter.limit) break;
       if (matches(row)) out.push(copy(row));
     }
@@ -416,6 +467,15 @@ class MemoryStore implements JobStore {
     return counts;
   }
 
+  async countsByQueue(states: readonly JobState[] = JOB_STATES): Promise<Record<string, Partial<Record<JobState, number>>>> {
+    this.check();
+    const out: Record<string, Partial<Record<JobState, number>>> = {};
+    for (const [name, index] of this.queues) {
+      if (states.some((state) => index.counts[state] > 0)) out[name] = Object.fromEntries(states.map((state) => [state, index.counts[state]]));
+    }
+    return out;
+  }
+
   async nextRunAt(queue: string, names: readonly string[]): Promise<number | undefined> {
     this.check();
     const index = this.queues.get(queue);
@@ -447,6 +507,7 @@ class MemoryStore implements JobStore {
       for (let top = heap.peek(); top !== undefined && top.finishedAt! <= now - keep; top = heap.peek()) {
         this.leave(top);
         this.rows.delete(top.id);
+        this.byId.remove(top);
         // A long sweep lets the event loop breathe; a close() in between ends it (what is left goes next time).
         if (++removed % SWEEP_BATCH === 0) {
           await nextTurn();

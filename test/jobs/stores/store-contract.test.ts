@@ -185,6 +185,68 @@ describe.each(cases)('JobStore contract: $label', (store) => {
     expect(await s.list({ limit: 10, states: [] })).toEqual([]);
   });
 
+  it('lists newest first, paging down from a cursor, and finds jobs by key in any state', async () => {
+    const s = await open();
+    await s.insert([newJob('01A', { key: 'k' }), newJob('01B'), newJob('01C', { queue: 'r', key: 'k' }), newJob('01D'), newJob('01E')], 0);
+    await s.claim('q', ['n'], 1, 0);
+    await s.settle([{ id: '01A', type: 'failed', error: anError(1) }], 1);
+    await s.insert([newJob('01F', { key: 'k' })], 2); // the key is free again once 01A failed
+    const ids = async (filter: Parameters<JobStore['list']>[0]) => (await s.list(filter)).map((j) => j.id);
+    expect(await ids({ limit: 2, order: 'desc' })).toEqual(['01F', '01E']);
+    expect(await ids({ limit: 2, order: 'desc', after: '01E' })).toEqual(['01D', '01C']);
+    expect(await ids({ limit: 10, order: 'desc', after: '01B' })).toEqual(['01A']);
+    expect(await ids({ limit: 10, order: 'desc', after: '01A' })).toEqual([]);
+    expect(await ids({ limit: 10, order: 'asc', after: '01D' })).toEqual(['01E', '01F']);
+    expect(await ids({ limit: 10, key: 'k' })).toEqual(['01A', '01C', '01F']);
+    expect(await ids({ limit: 10, key: 'k', queue: 'q', order: 'desc' })).toEqual(['01F', '01A']);
+    expect(await ids({ limit: 10, key: 'k', states: ['failed'] })).toEqual(['01A']);
+    expect(await ids({ limit: 10, key: 'none' })).toEqual([]);
+    // A cursor that is not an id of the store still pages by order.
+    expect(await ids({ limit: 10, order: 'desc', after: '01C0' })).toEqual(['01C', '01B', '01A']);
+  });
+
+  it('counts jobs by state for every queue that has any, in one call', async () => {
+    const s = await open();
+    expect(await s.countsByQueue()).toEqual({});
+    await s.insert([newJob('01A'), newJob('01B'), newJob('01C', { queue: 'r', runAt: 50 }), newJob('01D', { queue: 'r' })], 0);
+    await s.claim('q', ['n'], 1, 0);
+    await s.cancel('01D', anError(0), 0);
+    const zero = { scheduled: 0, pending: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
+    expect(await s.countsByQueue()).toEqual({ q: { ...zero, running: 1, pending: 1 }, r: { ...zero, scheduled: 1, cancelled: 1 } });
+    await s.settle([{ id: '01A', type: 'succeeded', result: null }], 1);
+    expect((await s.countsByQueue()).q).toEqual({ ...zero, pending: 1, succeeded: 1 });
+    // Only the states asked for, and only the queues that have jobs in them.
+    expect(await s.countsByQueue(['pending', 'running'])).toEqual({ q: { pending: 1, running: 0 } });
+    expect(await s.countsByQueue(['scheduled', 'succeeded'])).toEqual({ q: { scheduled: 0, succeeded: 1 }, r: { scheduled: 1, succeeded: 0 } });
+    expect(await s.countsByQueue([])).toEqual({});
+  });
+
+  it('pages by id over thousands of rows while sweeps remove some of them', async () => {
+    const s = await open({ retention: { succeeded: 0 } });
+    const ids = Array.from({ length: 3_000 }, (_, i) => `01${String(i).padStart(6, '0')}`);
+    await s.insert(ids.map((id) => newJob(id)), 0);
+    // Two jobs in three succeed and are swept (memoryStore compacts its id order midway): the rest must page as
+    // if those had never been.
+    const gone = ids.filter((_, i) => i % 3 !== 0);
+    await s.claim('q', ['n'], 3_000, 0);
+    await s.settle(gone.map((id) => ({ id, type: 'succeeded' as const, result: null })), 0);
+    expect(await s.sweep(0)).toBe(2_000);
+    const kept = ids.filter((_, i) => i % 3 === 0);
+    const walk = async (order: 'asc' | 'desc'): Promise<string[]> => {
+      const seen: string[] = [];
+      for (let after: string | undefined; ; ) {
+        const page = await s.list({ limit: 170, order, after });
+        if (page.length === 0) return seen;
+        seen.push(...page.map((j) => j.id));
+        after = page.at(-1)!.id;
+      }
+    };
+    expect(await walk('asc')).toEqual(kept);
+    expect(await walk('desc')).toEqual(kept.toReversed());
+    await s.insert([newJob('01999999')], 0);
+    expect((await s.list({ limit: 1, order: 'desc' }))[0].id).toBe('01999999');
+  });
+
   it('tells the oldest pending runAt, per queue or of all', async () => {
     const s = await open();
     expect(await s.oldestPending()).toBeUndefined();

@@ -1,4 +1,4 @@
-import type { InsertResult, JobUpdate, NewJob, RecoveryResult, StoredJob, StoredJobError } from '../../../lib/jobs/stores/job-store.js';
+import type { InsertResult, JobUpdate, NewJob, RecoveryResult, StoreListFilter, StoredJob, StoredJobError } from '../../../lib/jobs/stores/job-store.js';
 import { JOB_STATES, type JobState } from '../../../lib/jobs/job.types.js';
 
 /**
@@ -135,6 +135,32 @@ export class StoreModel {
     const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
     for (const r of this.rows) if (queue === undefined || r.queue === queue) counts[r.state]++;
     return counts;
+  }
+
+  countsByQueue(states: readonly JobState[] = JOB_STATES): Record<string, Partial<Record<JobState, number>>> {
+    const out: Record<string, Partial<Record<JobState, number>>> = {};
+    for (const r of this.rows) {
+      if (!states.includes(r.state)) continue;
+      out[r.queue] ??= Object.fromEntries(states.map((s) => [s, 0]));
+      out[r.queue][r.state]!++;
+    }
+    return out;
+  }
+
+  list(filter: StoreListFilter): StoredJob[] {
+    const descending = filter.order === 'desc';
+    return this.rows
+      .filter(
+        (r) =>
+          (filter.queue === undefined || r.queue === filter.queue) &&
+          (filter.name === undefined || r.name === filter.name) &&
+          (filter.key === undefined || r.key === filter.key) &&
+          (filter.states === undefined || filter.states.includes(r.state)) &&
+          (filter.after === undefined || (descending ? r.id < filter.after : r.id > filter.after)),
+      )
+      .toSorted((a, b) => (a.id < b.id ? -1 : 1) * (descending ? -1 : 1))
+      .slice(0, filter.limit)
+      .map(plain);
   }
 
   nextRunAt(queue: string, names: readonly string[]): number | undefined {

@@ -122,6 +122,18 @@ async function runProgram(store: JobStore, program: Command[]): Promise<void> {
       expect(await store.counts()).toEqual(model.counts());
       expect(await store.nextRunAt('q', ['a', 'b'])).toEqual(model.nextRunAt('q', ['a', 'b']));
       expect(await store.oldestPending()).toEqual(model.oldestPending());
+      expect(await store.countsByQueue()).toEqual(model.countsByQueue());
+      expect(await store.countsByQueue(['pending', 'running', 'failed'])).toEqual(model.countsByQueue(['pending', 'running', 'failed']));
+      // Pages from a cursor in either direction, with the filters a dashboard combines.
+      const cursor = ids[(step * 7) % Math.max(ids.length, 1)];
+      for (const filter of [
+        { limit: 3, order: 'desc' as const, after: cursor },
+        { limit: 2, after: cursor, states: ['pending' as const, 'failed' as const] },
+        { limit: 1_000, order: 'desc' as const, queue: 'r', key: 'k1' },
+        { limit: 4, order: 'desc' as const, name: 'b', states: ['succeeded' as const, 'cancelled' as const, 'scheduled' as const] },
+      ]) {
+        expect(await store.list(filter), `list ${JSON.stringify(filter)} after step ${step}`).toEqual(model.list(filter));
+      }
     }
   } finally {
     await store.close();

@@ -296,10 +296,12 @@ export class SqliteJobStore implements JobStore {
       };
       if (filter.queue !== undefined) add('queue = ?', filter.queue);
       if (filter.name !== undefined) add('name = ?', filter.name);
+      if (filter.key !== undefined) add('key = ?', filter.key);
       if (filter.states !== undefined) add(`state IN (${marks(filter.states.length)})`, ...filter.states);
-      if (filter.after !== undefined) add('id > ?', filter.after);
+      const descending = filter.order === 'desc';
+      if (filter.after !== undefined) add(descending ? 'id < ?' : 'id > ?', filter.after);
       params.push(filter.limit);
-      const sql = `SELECT ${JOB_COLUMNS} FROM bw_jobs ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
+      const sql = `SELECT ${JOB_COLUMNS} FROM bw_jobs ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id${descending ? ' DESC' : ''} LIMIT ?`;
       return this.statement(sql).all(...params).map(toJob);
     });
   }
@@ -343,6 +345,28 @@ export class SqliteJobStore implements JobStore {
       const params = queue === undefined ? [] : [queue, queue, queue, queue];
       for (const row of this.statement(sql).all(...params)) counts[row.state as JobState] = row.n as number;
       return counts;
+    });
+  }
+
+  async countsByQueue(states: readonly JobState[] = JOB_STATES): Promise<Record<string, Partial<Record<JobState, number>>>> {
+    return this.read('count jobs by queue', () => {
+      // One statement, one snapshot. The active states read their partial indexes by queue; the ended ones are one
+      // walk of theirs (a sort by queue on top), the costly part, so it is left out when not asked for.
+      const parts = (['pending', 'scheduled', 'running'] as const)
+        .filter((state) => states.includes(state))
+        .map((state) => `SELECT queue, '${state}' AS state, count(*) AS n FROM bw_jobs WHERE state = '${state}' GROUP BY queue`);
+      const ended = states.filter((state) => state === 'succeeded' || state === 'failed' || state === 'cancelled');
+      if (ended.length > 0) {
+        parts.push(`SELECT queue, state, count(*) AS n FROM bw_jobs WHERE state IN ('succeeded', 'failed', 'cancelled') AND state IN (${ended.map((s) => `'${s}'`).join(', ')}) GROUP BY state, queue`);
+      }
+      const out: Record<string, Partial<Record<JobState, number>>> = {};
+      if (parts.length === 0) return out;
+      for (const row of this.statement(parts.join(' UNION ALL ')).all()) {
+        const queue = row.queue as string;
+        out[queue] ??= Object.fromEntries(states.map((state) => [state, 0]));
+        out[queue][row.state as JobState] = row.n as number;
+      }
+      return out;
     });
   }
 
