@@ -13,6 +13,8 @@ import { WorkerThreads } from './threads/worker-threads.js';
 import { BackgroundJobs } from './jobs/background-jobs.js';
 import { JobHandlerExplorer } from './jobs/job-handler.explorer.js';
 import { JobRuntime } from './jobs/job-runtime.js';
+import { BackgroundWorkHealthIndicator } from './health/background-work.health-indicator.js';
+import { WorkMonitor } from './monitoring/work-monitor.js';
 import { checkFunction, checkObject, checkString, describe } from './validation.js';
 
 const ASYNC_KEYS = ['imports', 'inject', 'useFactory', 'queues'] as const;
@@ -95,8 +97,19 @@ export class BackgroundWorkModule {
         JobRuntime,
         BackgroundJobs,
         BackgroundWorkLifecycle,
+        WorkMonitor,
+        BackgroundWorkHealthIndicator,
       ],
-      exports: [BackgroundHost, BackgroundQueue, WorkerThreads, BackgroundJobs, ...queueNames.map((name) => getQueueToken(name))],
+      exports: [
+        BackgroundHost,
+        BackgroundQueue,
+        WorkerThreads,
+        BackgroundJobs,
+        BackgroundWorkHealthIndicator,
+        // Internal: the dashboard module reads through it.
+        WorkMonitor,
+        ...queueNames.map((name) => getQueueToken(name)),
+      ],
     };
   }
 }

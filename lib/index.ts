@@ -38,4 +38,7 @@ export { sqliteStore, type SqliteStoreOptions } from './jobs/stores/sqlite-store
 export { SqliteStoreError } from './jobs/stores/sqlite/errors.js';
 export type { SqliteDriverName } from './jobs/stores/sqlite/sqlite-driver.js';
 
+export { BackgroundWorkHealthIndicator, type BackgroundWorkHealthResult, type QueueHealth } from './health/background-work.health-indicator.js';
+export type { BackgroundWorkHealthOptions } from './health/health-options.js';
+
 export { BackgroundWorkExceptionFilter, type ServiceUnavailableBody } from './errors/background-work.exception-filter.js';

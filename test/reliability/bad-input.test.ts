@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BackgroundJobs,
   BackgroundQueue,
+  BackgroundWorkHealthIndicator,
   BackgroundWorkModule,
   HostedService,
   Job,
@@ -52,6 +53,8 @@ interface Env {
   threadsOff: WorkerThreads;
   /** BackgroundJobs of the running app (memoryStore, the `echo` job). */
   jobs: BackgroundJobs;
+  /** The health indicator of the live app (queues `default` and `full`). */
+  health: BackgroundWorkHealthIndicator;
 }
 
 interface BadInput {
@@ -97,6 +100,7 @@ const bootstrap = async (options: Parameters<typeof createApp>[0], providers: Pa
   }
 };
 const J = 'BackgroundJobs.enqueue options';
+const H = 'BackgroundWorkHealthIndicator.isHealthy';
 
 const M = 'BackgroundWorkModule options';
 const Q = `${M}.queue`;
@@ -627,6 +631,15 @@ const catalogue: BadInput[] = [
       return bootstrap({ store: memoryStore() }, [BadQueue]);
     },
   },
+
+  // ---- Health: BackgroundWorkHealthIndicator.isHealthy -------------------------------------------------------
+  { input: "`isHealthy('')`", raised: 'call', error: TypeError, message: `${H}(key) must be a non-empty string, got ""`, call: (env) => env.health.isHealthy('') },
+  { input: '`isHealthy(key, { treshold: 5 })` (misspelt)', raised: 'call', error: TypeError, message: `${H} options has an unknown option "treshold"; known options are queues, maxBacklog, maxPendingAge, timeout`, call: (env) => env.health.isHealthy('bg', { treshold: 5 } as never) },
+  { input: '`isHealthy(key, { maxBacklog: -1 })`', raised: 'call', error: RangeError, message: `${H} options.maxBacklog must be an integer >= 0 or Infinity, got -1`, call: (env) => env.health.isHealthy('bg', { maxBacklog: -1 }) },
+  { input: "`isHealthy(key, { maxBacklog: '100' })`", raised: 'call', error: TypeError, message: `${H} options.maxBacklog must be a number, or numbers by queue name, got "100"`, call: (env) => env.health.isHealthy('bg', { maxBacklog: '100' as never }) },
+  { input: '`isHealthy(key, { maxPendingAge: { email: 5_000 } })` (no such queue)', raised: 'call', error: RangeError, message: `${H} options.maxPendingAge key: no queue named "email"; the queues are default, full`, call: (env) => env.health.isHealthy('bg', { maxPendingAge: { email: 5_000 } }) },
+  { input: "`isHealthy(key, { queues: 'default' })`", raised: 'call', error: TypeError, message: `${H} options.queues must be an array of queue names, got "default"`, call: (env) => env.health.isHealthy('bg', { queues: 'default' as never }) },
+  { input: '`isHealthy(key, { timeout: 0 })`', raised: 'call', error: RangeError, message: `${H} options.timeout must be an integer from 1 to 60000, got 0`, call: (env) => env.health.isHealthy('bg', { timeout: 0 }) },
 ];
 
 // ---- the environment the calls work on ------------------------------------------------------------------------
@@ -671,6 +684,7 @@ beforeAll(async () => {
     closedThreads,
     threadsOff: off.app.get(WorkerThreads),
     jobs: withJobs.app.get(BackgroundJobs),
+    health: live.app.get(BackgroundWorkHealthIndicator),
   };
 });
 
