@@ -42,3 +42,6 @@ export { BackgroundWorkHealthIndicator, type BackgroundWorkHealthResult, type Qu
 export type { BackgroundWorkHealthOptions } from './health/health-options.js';
 
 export { BackgroundWorkExceptionFilter, type ServiceUnavailableBody } from './errors/background-work.exception-filter.js';
+
+export { BackgroundWorkDashboardModule } from './dashboard/background-work-dashboard.module.js';
+export type { BackgroundWorkDashboardOptions } from './dashboard/dashboard.options.js';

@@ -7,7 +7,8 @@
  * package.json beside it: the same NodeNext rules then emit `require`, keep `import()` (the thread runner loads ESM
  * and CommonJS task files with it) and write CommonJS declarations. Files that must differ between the builds (only
  * those that use `import.meta`) have their CommonJS twin in scripts/cjs-overrides/, at the same path.
- * dist/cjs/package.json says `{"type":"commonjs"}` to Node and to TypeScript alike.
+ * dist/cjs/package.json says `{"type":"commonjs"}` to Node and to TypeScript alike. The dashboard's browser assets
+ * (lib/dashboard/assets/) are copied into both builds.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,6 +46,17 @@ for (const file of readdirSync(cjsOut, { recursive: true, encoding: 'utf8' })) {
 }
 rmSync(staging, { recursive: true, force: true });
 
-for (const entry of [join(root, 'dist', 'index.js'), join(cjsOut, 'index.js'), join(cjsOut, 'index.d.ts')]) {
+// The dashboard's script and style sheet are files the page loads, not modules: each build has its copy, beside
+// the module that serves them (lib/dashboard/asset-location.ts).
+const assets = join(root, 'lib', 'dashboard', 'assets');
+for (const out of [join(root, 'dist'), cjsOut]) cpSync(assets, join(out, 'dashboard', 'assets'), { recursive: true });
+
+for (const entry of [
+  join(root, 'dist', 'index.js'),
+  join(cjsOut, 'index.js'),
+  join(cjsOut, 'index.d.ts'),
+  join(root, 'dist', 'dashboard', 'assets', 'dashboard.js'),
+  join(cjsOut, 'dashboard', 'assets', 'dashboard.js'),
+]) {
   if (!existsSync(entry)) throw new Error(`build: ${entry} was not written`);
 }
