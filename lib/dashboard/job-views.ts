@@ -100,15 +100,16 @@ export function toSummary(job: JobRecord): JobSummary {
 }
 
 export function toDetail(job: JobRecord): JobDetail {
-  const timeline: TimelineEntry[] = [{ at: job.createdAt.getTime(), what: 'enqueued' }];
-  if (job.runAt.getTime() > job.createdAt.getTime()) timeline.push({ at: job.runAt.getTime(), what: 'due' });
+  // By time, and within one millisecond in the order things happen: a start before its failure, the end last.
+  const entries: (TimelineEntry & { rank: number })[] = [{ at: job.createdAt.getTime(), what: 'enqueued', rank: -2 }];
+  if (job.runAt.getTime() > job.createdAt.getTime()) entries.push({ at: job.runAt.getTime(), what: 'due', rank: -1 });
   for (const error of job.errors) {
     const what = error.name === 'CancelledError' ? 'cancelled' : error.attempt > 0 ? `attempt ${error.attempt} failed: ${error.name}` : error.name;
-    timeline.push({ at: error.at.getTime(), what });
+    entries.push({ at: error.at.getTime(), what, rank: error.attempt * 2 + 1 });
   }
-  if (job.startedAt !== undefined) timeline.push({ at: job.startedAt.getTime(), what: `attempt ${job.attempts} started` });
-  if (job.finishedAt !== undefined) timeline.push({ at: job.finishedAt.getTime(), what: job.state });
-  timeline.sort((a, b) => a.at - b.at);
+  if (job.startedAt !== undefined) entries.push({ at: job.startedAt.getTime(), what: `attempt ${job.attempts} started`, rank: job.attempts * 2 });
+  if (job.finishedAt !== undefined) entries.push({ at: job.finishedAt.getTime(), what: job.state, rank: Infinity });
+  const timeline = entries.toSorted((a, b) => a.at - b.at || a.rank - b.rank).map(({ at, what }) => ({ at, what }));
   return {
     ...common(job, DETAIL_CHARS, true),
     stalls: job.stalls,

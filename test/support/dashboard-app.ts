@@ -1,8 +1,8 @@
-import type { INestApplication, Provider } from '@nestjs/common';
+import type { INestApplication, NestApplicationOptions, Provider } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import inject, { type InjectOptions, type Response as InjectedResponse } from 'light-my-request';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import {
   BackgroundWorkDashboardModule,
   BackgroundWorkModule,
@@ -22,18 +22,17 @@ export interface DashboardApp {
   /** The dashboard's URL. */
   url: string;
   /**
-   * A request through the application's whole pipeline without a socket, so that it can come from any remote
-   * address (Fastify's own inject; light-my-request, which it is built on, for Express). Only on an application
-   * started with `listen: false`: light-my-request changes the prototype of Express's `app.request`, after which
-   * real sockets of the same application fail.
+   * A real HTTP request on a new connection whose remote address the server is shown as `address` (the test
+   * overrides the socket's `remoteAddress` before Node's HTTP server sees the connection): a request from another
+   * machine, presented to the application's whole pipeline without leaving this one.
    */
-  inject(options: InjectOptions): Promise<InjectedResponse>;
+  from(address: string, path: string, options?: { method?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
 }
 
 export interface StartOptions {
-  /** Listen on 127.0.0.1 (default), or only initialise, for `inject`. */
-  listen?: boolean;
   configure?: (app: INestApplication) => void;
+  /** Options of the application (`return503OnClosing`, say). */
+  appOptions?: NestApplicationOptions;
 }
 
 /** A real Nest application on Express or Fastify with the background module and a dashboard, listening on 127.0.0.1. */
@@ -42,32 +41,45 @@ export async function startDashboardApp(
   dashboard: BackgroundWorkDashboardOptions = {},
   options: BackgroundWorkModuleOptions = {},
   providers: Provider[] = [],
-  { listen = true, configure }: StartOptions = {},
+  { configure, appOptions = {} }: StartOptions = {},
 ): Promise<DashboardApp> {
   const moduleRef = await Test.createTestingModule({
     imports: [BackgroundWorkModule.forRoot(options), BackgroundWorkDashboardModule.forRoot(dashboard)],
     providers,
   }).compile();
   const logger = new CapturingLogger();
-  const app = platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { logger }) : moduleRef.createNestApplication({ logger });
+  const app =
+    platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { ...appOptions, logger }) : moduleRef.createNestApplication({ ...appOptions, logger });
   configure?.(app);
-  let origin = 'http://127.0.0.1:0';
-  if (listen) {
-    await app.listen(0, '127.0.0.1');
-    origin = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
-  } else {
-    await app.init();
-  }
-  const instance = app.getHttpAdapter().getInstance();
-  if (platform === 'fastify') await instance.ready();
+  await app.listen(0, '127.0.0.1');
+  const port = (app.getHttpServer().address() as AddressInfo).port;
+  const origin = `http://127.0.0.1:${port}`;
+  const presented: string[] = [];
+  app.getHttpServer().prependListener('connection', (socket: Socket) => {
+    const address = presented.shift();
+    if (address !== undefined) Object.defineProperty(socket, 'remoteAddress', { value: address, configurable: true });
+  });
   return {
     app,
     logger,
     origin,
     url: `${origin}${dashboard.path ?? '/background'}`,
-    inject: (request) => {
-      if (listen) throw new Error('inject() needs an application started with listen: false');
-      return platform === 'fastify' ? (instance.inject(request) as Promise<InjectedResponse>) : inject(instance, request);
-    },
+    from: (address, path, { method = 'GET', headers = {} } = {}) =>
+      new Promise((resolve, reject) => {
+        presented.push(address);
+        const request = httpRequest({ host: '127.0.0.1', port, path, method, headers, agent: false }, (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => resolve({ status: response.statusCode!, body: text.startsWith('{') ? JSON.parse(text) : text }));
+          // A stream (the SSE route) that was let in would never end: the status is all that is asked.
+          if (response.headers['content-type']?.startsWith('text/event-stream')) {
+            resolve({ status: response.statusCode!, body: '' });
+            response.destroy();
+          }
+        });
+        request.on('error', reject);
+        request.end();
+      }),
   };
 }
