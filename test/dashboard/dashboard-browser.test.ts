@@ -44,7 +44,8 @@ afterEach(async () => {
   for (const page of pages.splice(0)) await page.close();
   for (const { app } of apps.splice(0)) await app.close();
   // The page's own script never throws, whatever it shows.
-  expect(problems.splice(0)).toEqual([]);
+  const found = problems.splice(0);
+  if (found.length > 0) throw new Error(`The page logged errors:\n${found.join('\n')}`);
 });
 
 async function open(d: DashboardApp, hash = ''): Promise<Page> {
@@ -184,7 +185,7 @@ describe.each(PLATFORMS)('the dashboard in Chromium, on %s', (platform) => {
     for (const hash of ['#/jobs?state=failed', '#/jobs', `#/jobs/${job.id}`]) {
       const page = await open(d, hash);
       await page.waitForSelector('[data-jobs-table], [data-job-detail]');
-      expect(await page.locator('[data-action]').count(), hash).toBe(0);
+      expect(await page.locator('[data-action]').count(), `${hash}`).toBe(0);
       expect(await page.locator('header .badge', { hasText: 'read-only' }).count()).toBe(1);
     }
   });

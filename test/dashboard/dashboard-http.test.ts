@@ -40,6 +40,9 @@ async function session(url: string): Promise<{ token: string; headers: Record<st
   return { token, headers: { cookie: cookie.split(';')[0], 'x-bw-token': token } };
 }
 
+/** The body of an answer of the dashboard's API, as the page reads it. */
+const json = (response: Response): Promise<any> => response.json();
+
 async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await check())) {
@@ -117,7 +120,7 @@ describe.each(PLATFORMS)('the dashboard on %s', (platform) => {
         }
       }
       const { url } = await start(platform, {}, {}, [{ provide: APP_INTERCEPTOR, useClass: Envelope }]);
-      const overview = await (await fetch(`${url}/api/overview`)).json();
+      const overview = await json(await fetch(`${url}/api/overview`));
       expect(overview.phase).toBe('running');
       expect((await fetch(url)).headers.get('content-type')).toBe('text/html; charset=utf-8');
     });
@@ -130,7 +133,7 @@ describe.each(PLATFORMS)('the dashboard on %s', (platform) => {
       const { from } = await start(platform, { readOnly: false });
       for (const path of paths) {
         const response = await from('203.0.113.7', path, { headers: { host: 'localhost:3000' } });
-        expect(response.status, path).toBe(403);
+        expect(response.status, `${path}`).toBe(403);
         expect(response.body.message).toContain('answers local requests only, and it comes from 203.0.113.7, not from this machine');
       }
       const post = await from('10.1.2.3', '/background/api/jobs/x/retry', { method: 'POST', headers: { host: 'localhost' } });
@@ -151,7 +154,7 @@ describe.each(PLATFORMS)('the dashboard on %s', (platform) => {
       // A proxy on this machine makes every client look local: its headers give it away.
       for (const name of ['x-forwarded-for', 'forwarded', 'x-real-ip']) {
         const proxied = await get('127.0.0.1', { host: 'localhost', [name]: '203.0.113.8' });
-        expect(proxied.status, name).toBe(403);
+        expect(proxied.status, `${name}`).toBe(403);
         expect(proxied.body.message).toContain(`it came through a proxy (${name} header)`);
       }
       expect((await get('::ffff:10.0.0.1', { host: 'localhost' })).status).toBe(403);
@@ -191,8 +194,8 @@ describe.each(PLATFORMS)('the dashboard on %s', (platform) => {
       const retry = (extra: Record<string, string>) => fetch(`${url}/api/jobs/${job.id}/retry`, { method: 'POST', headers: extra });
       const refused = async (extra: Record<string, string>, reason: string) => {
         const response = await retry(extra);
-        expect(response.status, reason).toBe(403);
-        expect((await response.json()).message).toContain(reason);
+        expect(response.status, `${reason}`).toBe(403);
+        expect((await json(response)).message).toContain(reason);
       };
       await refused({}, 'it has no dashboard token');
       await refused({ 'x-bw-token': token }, 'it has no dashboard token');
@@ -204,7 +207,7 @@ describe.each(PLATFORMS)('the dashboard on %s', (platform) => {
 
       const done = await retry({ ...headers, origin: new URL(url).origin, 'sec-fetch-site': 'same-origin' });
       expect(done.status).toBe(200);
-      expect(await done.json()).toEqual({ ok: true });
+      expect(await json(done)).toEqual({ ok: true });
       expect((await app.get(BackgroundJobs).get(job.id))!.attempts).toBeLessThanOrEqual(1);
       // Reading needs no token.
       expect((await fetch(`${url}/api/jobs/${job.id}`)).status).toBe(200);
@@ -216,8 +219,8 @@ describe.each(PLATFORMS)('the dashboard on %s', (platform) => {
       const { headers } = await session(url);
       for (const action of [`jobs/${job.id}/retry`, `jobs/${job.id}/cancel`, 'jobs/retry-failed']) {
         const response = await fetch(`${url}/api/${action}`, { method: 'POST', headers });
-        expect(response.status, action).toBe(403);
-        expect((await response.json()).message).toContain('The dashboard is read-only');
+        expect(response.status, `${action}`).toBe(403);
+        expect((await json(response)).message).toContain('The dashboard is read-only');
       }
       expect((await app.get(BackgroundJobs).get(job.id))!.state).toBe('failed');
     });
@@ -230,7 +233,7 @@ describe.each(PLATFORMS)('the dashboard on %s', (platform) => {
       const { headers } = await session(url);
       const post = async (action: string) => {
         const response = await fetch(`${url}/api/${action}`, { method: 'POST', headers });
-        return { status: response.status, body: await response.json() };
+        return { status: response.status, body: await json(response) };
       };
       expect(await post(`jobs/${waiting.id}/retry`)).toMatchObject({ status: 409, body: { message: `Job ${waiting.id} is pending: only a failed or cancelled job can be retried` } });
       expect(await post('jobs/01NOSUCHJOB0000000000000000/retry')).toMatchObject({ status: 404 });
@@ -250,7 +253,7 @@ describe.each(PLATFORMS)('the dashboard on %s', (platform) => {
       const { url, app } = await start(platform, {}, EMAIL);
       const jobs = app.get(BackgroundJobs);
       const made = await jobs.enqueueMany(Array.from({ length: 7 }, (_, i) => ({ job: i % 2 === 0 ? 'even' : 'odd', payload: { i }, options: { key: `k${i}`, queue: 'email' } })));
-      const get = async (query: string) => (await fetch(`${url}/api/jobs?${query}`)).json();
+      const get = async (query: string) => json(await fetch(`${url}/api/jobs?${query}`));
       const first = await get('limit=3');
       expect(first.jobs.map((j: { id: string }) => j.id)).toEqual(made.toReversed().slice(0, 3).map((j) => j.id));
       const second = await get(`limit=3&after=${first.next}`);
@@ -264,7 +267,7 @@ describe.each(PLATFORMS)('the dashboard on %s', (platform) => {
       expect((await get(`by=id&q=${made[2].id}`)).jobs.map((j: { id: string }) => j.id)).toEqual([made[2].id]);
       expect((await get(`by=id&q=${made[2].id}&state=failed`)).jobs).toEqual([]);
       for (const bad of ['state=done', 'limit=0', 'limit=101', 'order=up', 'by=payload&q=x', 'state=failed&state=pending', `q=${'x'.repeat(600)}`]) {
-        expect((await fetch(`${url}/api/jobs?${bad}`)).status, bad).toBe(400);
+        expect((await fetch(`${url}/api/jobs?${bad}`)).status, `${bad}`).toBe(400);
       }
     });
 
@@ -272,7 +275,7 @@ describe.each(PLATFORMS)('the dashboard on %s', (platform) => {
       const { url, app } = await start(platform, {}, EMAIL, [SendEmail]);
       const jobs = app.get(BackgroundJobs);
       const job = await failedJob(jobs, 'SMTP 550: mailbox unavailable', `${'x'.repeat(100_000)}@example.com`);
-      const detail = await (await fetch(`${url}/api/jobs/${job.id}`)).json();
+      const detail = await json(await fetch(`${url}/api/jobs/${job.id}`));
       expect(Object.keys(detail).toSorted()).toEqual(
         ['attempts', 'createdAt', 'errors', 'finishedAt', 'id', 'key', 'maxAttempts', 'name', 'payload', 'priority', 'progress', 'queue', 'result', 'runAt', 'stalls', 'startedAt', 'state', 'timeline'].toSorted(),
       );
@@ -282,7 +285,7 @@ describe.each(PLATFORMS)('the dashboard on %s', (platform) => {
       expect(detail.payload.length).toBe(JSON.stringify((await jobs.get(job.id))!.payload, null, 2).length);
       expect(detail.errors).toEqual([{ attempt: 1, name: 'Error', message: 'SMTP 550: mailbox unavailable', stack: expect.stringContaining('at SendEmail.run'), at: expect.any(Number) }]);
       expect(detail.timeline.map((t: { what: string }) => t.what)).toEqual(['enqueued', 'attempt 1 started', 'attempt 1 failed: Error', 'failed']);
-      const row = (await (await fetch(`${url}/api/jobs?state=failed`)).json()).jobs[0];
+      const row = (await json(await fetch(`${url}/api/jobs?state=failed`))).jobs[0];
       expect(row.lastError).toEqual({ attempt: 1, name: 'Error', message: 'SMTP 550: mailbox unavailable', stack: null, at: expect.any(Number) });
       expect(row.payload.text).toHaveLength(300);
       expect((await fetch(`${url}/api/jobs/01NOSUCHJOB0000000000000000`)).status).toBe(404);

@@ -35,13 +35,12 @@ const ERROR: StoredJobError = {
 /** 100k jobs through the store's own calls, as a long-lived application would have left them. */
 async function fill(store: JobStore, now = Date.now()): Promise<void> {
   let n = 0;
-  const id = (i: number) => `01J${String(i).padStart(23, '0')}`;
   for (let batch = 0; batch < TOTAL / BATCH; batch++) {
     const jobs: NewJob[] = [];
     for (let i = 0; i < BATCH; i++, n++) {
       const queue = n % 2 === 0 ? 'email' : 'reports';
       jobs.push({
-        id: id(n),
+        id: `01J${String(n).padStart(23, '0')}`,
         name: NAMES[n % NAMES.length],
         queue,
         payload: JSON.stringify({ to: `user${n}@example.com`, template: 'welcome', locale: 'en-GB', data: { account: n, plan: 'pro', tags: ['a', 'b', 'c'] } }),
@@ -82,7 +81,8 @@ beforeAll(async () => {
   await fill(store);
   const counts = await store.counts();
   await store.close();
-  expect(counts).toEqual({ scheduled: 5_000, pending: 15_000, running: 0, succeeded: 70_000, failed: 10_000, cancelled: 0 });
+  const expected = { scheduled: 5_000, pending: 15_000, running: 0, succeeded: 70_000, failed: 10_000, cancelled: 0 };
+  if (JSON.stringify(counts) !== JSON.stringify(expected)) throw new Error(`The store was filled wrong: ${JSON.stringify(counts)}`);
 }, 240_000);
 
 afterAll(async () => {
@@ -152,6 +152,7 @@ describe('the dashboard with 100k stored jobs', () => {
       const d = await startDashboardApp(platform, {}, { store: sqliteStore({ path }), queues: { email: {}, reports: {} } });
       try {
         await check(d, `sqliteStore, ${platform}:`);
+        expect(figures.filter((f) => f.includes(`sqliteStore, ${platform}`))).toHaveLength(6);
       } finally {
         await d.app.close();
       }
@@ -165,6 +166,7 @@ describe('the dashboard with 100k stored jobs', () => {
       // The app opened the store: its rows go in through the same calls, as this process's own.
       await fill(store);
       await check(d, 'memoryStore, express:');
+      expect(figures.filter((f) => f.includes('memoryStore'))).toHaveLength(6);
     } finally {
       await d.app.close();
     }
