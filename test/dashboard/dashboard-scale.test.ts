@@ -149,7 +149,7 @@ describe('the dashboard with 100k stored jobs', () => {
     it(`is interactive in under 1 s on sqliteStore, ${platform}`, { timeout: 240_000 }, async () => {
       const path = folder.file(`${platform}.db`);
       copyFileSync(prefilled, path);
-      const d = await startDashboardApp(platform, {}, { store: sqliteStore({ path }), queues: { email: {}, reports: {} } });
+      const d = await startDashboardApp(platform, {}, { store: sqliteStore({ path }), queues: { email: {}, reports: {} } }, [], { appOptions: { forceCloseConnections: true } });
       try {
         await check(d, `sqliteStore, ${platform}:`);
         expect(figures.filter((f) => f.includes(`sqliteStore, ${platform}`))).toHaveLength(6);
@@ -161,7 +161,7 @@ describe('the dashboard with 100k stored jobs', () => {
 
   it('is interactive in under 1 s on memoryStore, express', { timeout: 240_000 }, async () => {
     const store = memoryStore();
-    const d = await startDashboardApp('express', {}, { store, queues: { email: {}, reports: {} } });
+    const d = await startDashboardApp('express', {}, { store, queues: { email: {}, reports: {} } }, [], { appOptions: { forceCloseConnections: true } });
     try {
       // The app opened the store: its rows go in through the same calls, as this process's own.
       await fill(store);
