@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BackgroundJobs,
   BackgroundQueue,
+  BackgroundWorkDashboardModule,
   BackgroundWorkHealthIndicator,
   BackgroundWorkModule,
   HostedService,
@@ -101,6 +102,7 @@ const bootstrap = async (options: Parameters<typeof createApp>[0], providers: Pa
 };
 const J = 'BackgroundJobs.enqueue options';
 const H = 'BackgroundWorkHealthIndicator.isHealthy';
+const D = 'BackgroundWorkDashboardModule.forRoot options';
 
 const M = 'BackgroundWorkModule options';
 const Q = `${M}.queue`;
@@ -640,6 +642,17 @@ const catalogue: BadInput[] = [
   { input: '`isHealthy(key, { maxPendingAge: { email: 5_000 } })` (no such queue)', raised: 'call', error: RangeError, message: `${H} options.maxPendingAge key: no queue named "email"; the queues are default, full`, call: (env) => env.health.isHealthy('bg', { maxPendingAge: { email: 5_000 } }) },
   { input: "`isHealthy(key, { queues: 'default' })`", raised: 'call', error: TypeError, message: `${H} options.queues must be an array of queue names, got "default"`, call: (env) => env.health.isHealthy('bg', { queues: 'default' as never }) },
   { input: '`isHealthy(key, { timeout: 0 })`', raised: 'call', error: RangeError, message: `${H} options.timeout must be an integer from 1 to 60000, got 0`, call: (env) => env.health.isHealthy('bg', { timeout: 0 }) },
+
+  // ---- Dashboard: BackgroundWorkDashboardModule.forRoot -----------------------------------------------------
+  { input: "`BackgroundWorkDashboardModule.forRoot({ path: 'background' })` (no leading slash)", raised: 'call', error: RangeError, message: `${D}.path must be a path such as '/background' or '/admin/jobs' (segments of letters, digits and - . _ ~, no trailing slash), got "background"`, call: () => BackgroundWorkDashboardModule.forRoot({ path: 'background' }) },
+  { input: "`BackgroundWorkDashboardModule.forRoot({ path: '/' })`", raised: 'call', error: RangeError, message: `${D}.path must be a path such as '/background'`, call: () => BackgroundWorkDashboardModule.forRoot({ path: '/' }) },
+  { input: "`BackgroundWorkDashboardModule.forRoot({ path: '/jobs/:id' })` (a route parameter)", raised: 'call', error: RangeError, message: `${D}.path must be a path such as '/background'`, call: () => BackgroundWorkDashboardModule.forRoot({ path: '/jobs/:id' }) },
+  { input: "`BackgroundWorkDashboardModule.forRoot({ path: '/admin/../jobs' })`", raised: 'call', error: RangeError, message: `${D}.path must be a path such as '/background'`, call: () => BackgroundWorkDashboardModule.forRoot({ path: '/admin/../jobs' }) },
+  { input: "`BackgroundWorkDashboardModule.forRoot({ readOnly: 'yes' })`", raised: 'call', error: TypeError, message: `${D}.readOnly must be a boolean, got "yes"`, call: () => BackgroundWorkDashboardModule.forRoot({ readOnly: 'yes' as never }) },
+  { input: '`BackgroundWorkDashboardModule.forRoot({ guard: true })`', raised: 'call', error: TypeError, message: `${D}.guard must be a guard class or an object with a canActivate() method, got true`, call: () => BackgroundWorkDashboardModule.forRoot({ guard: true as never }) },
+  { input: '`BackgroundWorkDashboardModule.forRoot({ guard: {} })`', raised: 'call', error: TypeError, message: `${D}.guard must be a guard class or an object with a canActivate() method, got an object`, call: () => BackgroundWorkDashboardModule.forRoot({ guard: {} as never }) },
+  { input: '`BackgroundWorkDashboardModule.forRoot({ imports: AuthModule })` (not an array)', raised: 'call', error: TypeError, message: `${D}.imports must be an array of modules, got a function`, call: () => BackgroundWorkDashboardModule.forRoot({ imports: class AuthModule {} as never }) },
+  { input: '`BackgroundWorkDashboardModule.forRoot({ readonly: true })` (misspelt)', raised: 'call', error: TypeError, message: `${D} has an unknown option "readonly"; known options are path, readOnly, guard, imports`, call: () => BackgroundWorkDashboardModule.forRoot({ readonly: true } as never) },
 ];
 
 // ---- the environment the calls work on ------------------------------------------------------------------------
