@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { BackgroundWorkModule, sqliteStore } from 'nestjs-background-work';
+import { TerminusModule } from '@nestjs/terminus';
+import { BackgroundWorkDashboardModule, BackgroundWorkModule, sqliteStore } from 'nestjs-background-work';
 import { EmailService } from './email.service.js';
 import { EmailsController } from './emails.controller.js';
 import { ExchangeRatesService } from './exchange-rates.service.js';
+import { HealthController } from './health.controller.js';
 import { MailerService } from './mailer.service.js';
 import { Outbox } from './outbox.js';
 import { OutboxPoller } from './outbox.poller.js';
@@ -40,8 +42,11 @@ function jobsFile(): string {
       // The worker-thread pool behind WorkerThreads: two threads, kept 30 s when idle, each with a bounded heap.
       threads: { maxThreads: 2, idleTimeout: 30_000, resourceLimits: { maxOldGenerationSizeMb: 512 } },
     }),
+    // A live page at /background: read-only, and for requests from this machine only (give it a guard to open it).
+    BackgroundWorkDashboardModule.forRoot(),
+    TerminusModule.forRoot({ logger: false }),
   ],
-  controllers: [EmailsController, StatusController, RatesController, ThumbnailsController, ReportsController],
+  controllers: [EmailsController, StatusController, HealthController, RatesController, ThumbnailsController, ReportsController],
   // Hosted services are ordinary providers: @HostedService() is what makes the library start and stop them.
   providers: [
     sampleConfigProvider,

@@ -7,8 +7,10 @@ import { configureApp } from './app.setup.js';
 import { intFromEnv } from './sample.config.js';
 
 async function bootstrap(): Promise<void> {
-  // While the app drains, new requests get 503 instead of work that the closed queues would refuse.
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { return503OnClosing: true });
+  // While the app drains, new requests get 503 instead of work that the closed queues would refuse (a dashboard
+  // already open keeps its live stream to the end). forceCloseConnections: once drained, sockets that a browser
+  // opened ahead of need do not hold the exit (Node's server.close() waits for them otherwise).
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { return503OnClosing: true, forceCloseConnections: true });
   configureApp(app);
   // Without this, SIGTERM or Ctrl+C kills the process at once: no hosted service stops and queued work is lost.
   app.enableShutdownHooks();
@@ -22,7 +24,8 @@ async function bootstrap(): Promise<void> {
   );
   logger.log(`CPU work on worker threads: curl -i -X POST 'http://localhost:${port}/thumbnails?width=320&height=240' (add --data-binary @photo.jpg -H 'content-type: image/jpeg' to resize your own)`);
   logger.log(`  and: curl -i -X POST http://localhost:${port}/reports -H 'content-type: application/json' -d '{"pages":50}'; then GET /reports/:id and /reports/:id/file`);
-  logger.log(`Then: curl http://localhost:${port}/status, and press Ctrl+C while work is pending to watch it drain`);
+  logger.log(`Watch it live at http://localhost:${port}/background (the dashboard), or curl http://localhost:${port}/status and /health`);
+  logger.log('Press Ctrl+C while work is pending to watch it drain, in the log and on the dashboard');
 }
 
 await bootstrap();

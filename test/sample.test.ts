@@ -61,6 +61,19 @@ describe('sample app', () => {
     }, WAIT);
   });
 
+  it('serves its dashboard, read-only, and answers its health check', async () => {
+    const page = await fetch(`${base}/background`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<meta name="bw-read-only" content="true">');
+    const overview = (await (await fetch(`${base}/background/api/overview`)).json()) as { queues: { name: string }[] };
+    expect(overview.queues.map((q) => q.name)).toEqual(['default', 'email', 'cpu']);
+    const health = await fetch(`${base}/health`);
+    expect(health.status).toBe(200);
+    const body = (await health.json()) as { info: { background: { status: string; queues: Record<string, unknown> } } };
+    expect(body.info.background.status).toBe('up');
+    expect(Object.keys(body.info.background.queues)).toEqual(['default', 'email', 'cpu']);
+  });
+
   it('reports the queues and the hosted services on /status', async () => {
     const res = await fetch(`${base}/status`);
     expect(res.status).toBe(200);
