@@ -186,9 +186,18 @@ let stream = null;
 /** @type {number | undefined} */
 let pollTimer;
 
+/** The pool's utilization at each snapshot of the last two minutes, for the threads page's line. */
+/** @type {{ at: number, utilization: number }[]} */
+const utilization = [];
+const UTILIZATION_WINDOW_MS = 120_000;
+
 /** @param {Snapshot} next */
 function receive(next) {
   snapshot = next;
+  if (next.threads !== null) {
+    utilization.push({ at: next.at, utilization: next.threads.utilization });
+    while (utilization.length > 0 && utilization[0].at < next.at - UTILIZATION_WINDOW_MS) utilization.shift();
+  }
   renderStatus();
   current?.update?.(next);
 }
@@ -841,6 +850,7 @@ function threadsPage() {
         h('h2', {}, 'Worker threads'),
         h('div', { class: 'spread' }, h('span', {}, `Utilization over the last seconds`), h('strong', { 'data-utilization': share }, `${share}%`)),
         h('div', { class: `meter${share > 90 ? ' bad' : ''}` }, bar),
+        utilizationChart(s.at),
         h(
           'dl',
           { class: 'facts' },
@@ -859,6 +869,24 @@ function threadsPage() {
       ready();
     },
   };
+}
+
+/** Utilization over the last two minutes, as this page saw it. @param {number} now */
+function utilizationChart(now) {
+  const width = 600;
+  const height = 60;
+  const chart = svg('svg', { class: 'chart', viewBox: `0 0 ${width} ${height + 12}`, preserveAspectRatio: 'none', role: 'img', 'data-utilization-chart': '' });
+  const label = svg('title', {});
+  label.textContent = 'Utilization over the last two minutes';
+  chart.append(label, svg('line', { class: 'axis', x1: 0, y1: height, x2: width, y2: height }));
+  const points = utilization.map((p) => `${(width * (p.at - (now - UTILIZATION_WINDOW_MS))) / UTILIZATION_WINDOW_MS},${height - p.utilization * (height - 2)}`);
+  if (points.length > 1) chart.append(svg('polyline', { class: 'line-p50', points: points.join(' ') }));
+  const from = svg('text', { x: 0, y: height + 11 });
+  from.textContent = '2 min ago';
+  const to = svg('text', { x: width, y: height + 11, 'text-anchor': 'end' });
+  to.textContent = 'now';
+  chart.append(from, to);
+  return chart;
 }
 
 // ---- routing ------------------------------------------------------------------------------------------------------
