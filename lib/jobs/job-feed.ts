@@ -43,6 +43,16 @@ export class JobFeed implements WorkSource, WorkHooks {
   private timer: NodeJS.Timeout | undefined = undefined;
   private timerAt = Infinity;
   private readonly names: string[];
+  /** A claim was answered in this turn of the event loop: the next one waits for the next turn. */
+  private justClaimed = false;
+  /** A request came while `justClaimed`: made again in the next turn. */
+  private deferred = false;
+  private readonly nextTurn = (): void => {
+    this.justClaimed = false;
+    if (!this.deferred) return;
+    this.deferred = false;
+    this.queue.wake();
+  };
 
   constructor(
     readonly queue: BackgroundQueue,
@@ -86,12 +96,20 @@ export class JobFeed implements WorkSource, WorkHooks {
 
   request(count: number): void {
     if (this.stopped || this.claiming || !this.dirty) return;
+    if (this.justClaimed) {
+      // Handlers that finish at once would otherwise chain claim after claim in microtasks, starving timers
+      // (heartbeats), I/O and the group commit of their own outcomes for as long as the backlog lasts.
+      this.deferred = true;
+      return;
+    }
     this.claiming = true;
     const generation = this.generation;
     const now = Date.now();
     this.store.claim(this.queue.name, this.names, count, now).then(
       (rows) => {
         this.claiming = false;
+        this.justClaimed = true;
+        setImmediate(this.nextTurn);
         if (rows.length < count && generation === this.generation) this.dirty = false;
         const items = rows.map((row) => this.toItem(row));
         this.queue.admit(items);
@@ -185,8 +203,10 @@ export class JobFeed implements WorkSource, WorkHooks {
     const retry = overrides?.retry !== undefined ? (overrides.retry ?? undefined) : handler.retry;
     const timeout = overrides?.timeout !== undefined ? (overrides.timeout ?? undefined) : handler.timeout;
     const run = (attempt: Attempt): unknown => {
-      const record = toJobRecord(row);
       const context = new JobRunContext(attempt, row);
+      // A singleton needs only the payload; a scoped handler gets the whole record as its REQUEST.
+      if (handler.singleton !== undefined) return handler.singleton.run(JSON.parse(row.payload), context);
+      const record = toJobRecord(row);
       const instance = handler.instance(record);
       if (instance instanceof Promise) return instance.then((h) => h.run(record.payload, context));
       return instance.run(record.payload, context);
