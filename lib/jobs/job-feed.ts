@@ -10,11 +10,14 @@ import { toJobRecord, toStoredError } from './job-record.js';
 import { JobRunContext } from './job-run-context.js';
 import type { JobWrites } from './job-writes.js';
 import type { JobEventType } from './job.types.js';
-import type { JobStore, StoredJob } from './stores/job-store.js';
+import type { ClaimedJob, JobStore } from './stores/job-store.js';
+
+/** What names a job in an event. */
+export type JobIdentity = Pick<ClaimedJob, 'id' | 'name' | 'queue'>;
 
 /** What a feed tells the jobs layer about the jobs it runs. */
 export interface FeedEvents {
-  emit(type: JobEventType, row: StoredJob, attempt: number, detail?: { error?: unknown; reason?: unknown; value?: number; delay?: number }): void;
+  emit(type: JobEventType, job: JobIdentity, attempt: number, detail?: { error?: unknown; reason?: unknown; value?: number; delay?: number }): void;
 }
 
 /** A job's own `{ retry, timeout }`, as stored with it (null: turned off for this job). */
@@ -35,7 +38,7 @@ const CLAIM_RETRY_MS = 1_000;
 export class JobFeed implements WorkSource, WorkHooks {
   readonly durable: boolean;
   /** Items of this feed that the engine holds (queued or running), by job id. */
-  readonly items = new Map<string, { item: QueuedWork<unknown>; row: StoredJob }>();
+  readonly items = new Map<string, { item: QueuedWork<unknown>; row: ClaimedJob }>();
   private dirty = true;
   private generation = 0;
   private claiming = false;
@@ -181,7 +184,7 @@ export class JobFeed implements WorkSource, WorkHooks {
 
   // ---- internals ----------------------------------------------------------------------------------------------
 
-  private take(item: QueuedWork<any>): { item: QueuedWork<unknown>; row: StoredJob } | undefined {
+  private take(item: QueuedWork<any>): { item: QueuedWork<unknown>; row: ClaimedJob } | undefined {
     const entry = this.items.get(item.id);
     if (entry !== undefined && entry.item === item) this.items.delete(item.id);
     return entry?.item === item ? entry : undefined;
@@ -197,19 +200,21 @@ export class JobFeed implements WorkSource, WorkHooks {
   }
 
   /** A stored row as a work item of the engine: its handler's run(), under the job's own retry and timeout. */
-  private toItem(row: StoredJob): QueuedWork<unknown> {
+  private toItem(row: ClaimedJob): QueuedWork<unknown> {
     const handler = this.handlers.get(row.name)!;
     const overrides = row.options === null ? undefined : (JSON.parse(row.options) as JobOverrides);
     const retry = overrides?.retry !== undefined ? (overrides.retry ?? undefined) : handler.retry;
     const timeout = overrides?.timeout !== undefined ? (overrides.timeout ?? undefined) : handler.timeout;
     const run = (attempt: Attempt): unknown => {
       const context = new JobRunContext(attempt, row);
-      // A singleton needs only the payload; a scoped handler gets the whole record as its REQUEST.
+      // A singleton needs only the payload; a scoped handler gets the whole record, read from the store, as its REQUEST.
       if (handler.singleton !== undefined) return handler.singleton.run(JSON.parse(row.payload), context);
-      const record = toJobRecord(row);
-      const instance = handler.instance(record);
-      if (instance instanceof Promise) return instance.then((h) => h.run(record.payload, context));
-      return instance.run(record.payload, context);
+      return this.store.get(row.id).then(async (stored) => {
+        if (stored === undefined) throw new Error(`Job ${row.id} "${row.name}" is no longer in ${this.store.description}`);
+        const record = toJobRecord(stored);
+        const instance = await handler.instance(record);
+        return instance.run(record.payload, context);
+      });
     };
     const item = new QueuedWork<unknown>(this.queue, run as never, row.name, timeout, retry, row.priority, row.id);
     item.hooks = this;
@@ -218,7 +223,7 @@ export class JobFeed implements WorkSource, WorkHooks {
     return item;
   }
 
-  private resultText(row: StoredJob, value: unknown): string | null {
+  private resultText(row: ClaimedJob, value: unknown): string | null {
     if (value === undefined) return null;
     try {
       return JSON.stringify(value) ?? null;

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { JOB_STATES, type JobState } from '../../job.types.js';
 import type {
+  ClaimedJob,
   InsertResult,
   JobStore,
   JobUpdate,
@@ -31,7 +32,8 @@ export interface SqliteStoreConfig {
 }
 
 const ACTIVE = "('scheduled', 'pending', 'running')";
-const RELEASE = 'owner = NULL, lease_until = NULL, cancel_requested = 0';
+// cancel_requested is left as it is: only a running row's is read, and every claim resets it.
+const RELEASE = 'owner = NULL, lease_until = NULL';
 const MINE = "id = ? AND state = 'running' AND owner = ?";
 /** Rows per DELETE of the sweep: each statement stays short, so other writers and the event loop are not held up. */
 const SWEEP_BATCH = 1_000;
@@ -157,7 +159,7 @@ export class SqliteJobStore implements JobStore {
     }, jobs.length > 1 || (jobs.length === 1 && jobs[0].key !== null));
   }
 
-  async claim(queue: string, names: readonly string[], limit: number, now: number): Promise<StoredJob[]> {
+  async claim(queue: string, names: readonly string[], limit: number, now: number): Promise<ClaimedJob[]> {
     if (names.length === 0 || limit < 1) return this.read('claim jobs', () => []);
     return this.write('claim jobs', () => {
       this.statement("UPDATE bw_jobs SET state = 'pending' WHERE state = 'scheduled' AND queue = ? AND run_at <= ?").run(queue, now);
@@ -167,7 +169,7 @@ export class SqliteJobStore implements JobStore {
                          ORDER BY priority DESC, run_at, id LIMIT ?)
          RETURNING ${CLAIM_COLUMNS}`,
       ).all(now, this.owner, now + this.settings.leaseMs, queue, now, ...names, limit);
-      return inClaimOrder(rows.map((values) => toClaimedJob(values, queue, now)));
+      return inClaimOrder(rows.map((values) => toClaimedJob(values, queue)));
     });
   }
 
