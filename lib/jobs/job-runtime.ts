@@ -92,11 +92,16 @@ export class JobRuntime implements FeedEvents {
   }
 
   /** Writes new jobs (group commit) and wakes the queues that run them. */
-  async insert(jobs: NewJob[]): Promise<InsertResult[]> {
-    await this.ready;
-    if (this.phase === 'failed') throw new JobStoreClosedError(`Job store ${this.store.description} could not be opened: ${describeError(this.openError)}`);
-    if (this.phase === 'closed') throw new JobStoreClosedError(`Job store ${this.store.description} is closed: the application has stopped`);
-    const results = await this.writes.insert(jobs);
+  insert(jobs: NewJob[]): Promise<InsertResult[]> {
+    // Before bootstrap has opened the store, enqueues wait for it.
+    if (this.phase === 'new') return this.ready.then(() => this.insert(jobs));
+    if (this.phase === 'failed') return Promise.reject(new JobStoreClosedError(`Job store ${this.store.description} could not be opened: ${describeError(this.openError)}`));
+    if (this.phase === 'closed') return Promise.reject(new JobStoreClosedError(`Job store ${this.store.description} is closed: the application has stopped`));
+    return this.writes.insert(jobs).then((results) => this.inserted(results));
+  }
+
+  /** Committed: said in events and to the queues that run the new jobs. */
+  private inserted(results: InsertResult[]): InsertResult[] {
     const now = Date.now();
     for (const { job, created } of results) {
       if (!created) continue;
