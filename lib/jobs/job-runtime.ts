@@ -6,13 +6,13 @@ import { count, describeError, errorStack } from '../log-text.js';
 import { CancelledError } from '../queue/queue.errors.js';
 import { QueueRegistry } from '../queue/queue-registry.js';
 import type { ResolvedModuleOptions } from '../resolve-module-options.js';
-import { JobFeed, type FeedEvents } from './job-feed.js';
+import { JobFeed, type FeedEvents, type JobIdentity } from './job-feed.js';
 import { JobHandlerExplorer, type JobHandlerEntry } from './job-handler.explorer.js';
 import { newJobId } from './job-ids.js';
 import { JobWrites } from './job-writes.js';
 import { JobStoreClosedError } from './job.errors.js';
 import type { JobEvent, JobEventType } from './job.types.js';
-import type { InsertResult, JobStore, NewJob, StoredJob } from './stores/job-store.js';
+import type { InsertResult, JobStore, NewJob } from './stores/job-store.js';
 
 type Phase = 'new' | 'open' | 'stopping' | 'closed' | 'failed';
 /** How often ended jobs past their retention are swept. */
@@ -92,11 +92,16 @@ export class JobRuntime implements FeedEvents {
   }
 
   /** Writes new jobs (group commit) and wakes the queues that run them. */
-  async insert(jobs: NewJob[]): Promise<InsertResult[]> {
-    await this.ready;
-    if (this.phase === 'failed') throw new JobStoreClosedError(`Job store ${this.store.description} could not be opened: ${describeError(this.openError)}`);
-    if (this.phase === 'closed') throw new JobStoreClosedError(`Job store ${this.store.description} is closed: the application has stopped`);
-    const results = await this.writes.insert(jobs);
+  insert(jobs: NewJob[]): Promise<InsertResult[]> {
+    // Before bootstrap has opened the store, enqueues wait for it.
+    if (this.phase === 'new') return this.ready.then(() => this.insert(jobs));
+    if (this.phase === 'failed') return Promise.reject(new JobStoreClosedError(`Job store ${this.store.description} could not be opened: ${describeError(this.openError)}`));
+    if (this.phase === 'closed') return Promise.reject(new JobStoreClosedError(`Job store ${this.store.description} is closed: the application has stopped`));
+    return this.writes.insert(jobs).then((results) => this.inserted(results));
+  }
+
+  /** Committed: said in events and to the queues that run the new jobs. */
+  private inserted(results: InsertResult[]): InsertResult[] {
     const now = Date.now();
     for (const { job, created } of results) {
       if (!created) continue;
@@ -147,9 +152,9 @@ export class JobRuntime implements FeedEvents {
     for (const feed of this.feeds.values()) feed.wake();
   }
 
-  emit(type: JobEventType, row: StoredJob, attempt: number, detail?: { error?: unknown; reason?: unknown; value?: number; delay?: number }): void {
+  emit(type: JobEventType, job: JobIdentity, attempt: number, detail?: { error?: unknown; reason?: unknown; value?: number; delay?: number }): void {
     if (!this.events.observed) return;
-    this.events.next({ type, id: row.id, name: row.name, queue: row.queue, attempt, ...detail });
+    this.events.next({ type, id: job.id, name: job.name, queue: job.queue, attempt, ...detail });
   }
 
   // ---- timers ---------------------------------------------------------------------------------------------------
