@@ -12,6 +12,8 @@ import { QueueHistory, type QueueHistoryView } from './throughput-history.js';
 
 /** How often the open pages get a new snapshot: within Hangfire's 2 s, so a count changes on screen within a second. */
 export const PUSH_MS = 1_000;
+/** How often the queues' counters are read for the throughput history: a minute's figure is right to a second. */
+const SAMPLE_MS = 1_000;
 /** Counting ended jobs costs a read of their index: at most this share of the time goes to it (20 ms each second). */
 const COUNT_SHARE = 0.02;
 const COUNT_TIMEOUT_MS = 5_000;
@@ -72,14 +74,17 @@ interface Client {
 const finiteOrNull = (n: number): number | null => (Number.isFinite(n) ? n : null);
 
 /**
- * The live side of the dashboard: per-queue history from the queues' events since it started, snapshots built
- * once per push for every open page, and the server-sent event streams that carry them, through the drain to its
- * end (the streams close once the host has stopped, so that the HTTP server can close behind them).
+ * The live side of the dashboard: each queue's last hour (throughput sampled from its counters, run times from its
+ * events while a page is open), snapshots built once per push for every open page, and the server-sent event
+ * streams that carry them, through the drain to its end (the streams close once the host has stopped, so that the
+ * HTTP server can close behind them).
  */
 @Injectable()
 export class DashboardFeed implements OnApplicationShutdown {
   private readonly histories = new Map<string, QueueHistory>();
-  private readonly subscriptions: Subscription[] = [];
+  /** The queues' events, listened to only while a page is open (a queue builds none while nobody listens). */
+  private subscriptions: Subscription[] = [];
+  private readonly sampler: NodeJS.Timeout;
   private readonly clients = new Set<Client>();
   private timer: NodeJS.Timeout | undefined;
   private pushing = false;
@@ -93,11 +98,10 @@ export class DashboardFeed implements OnApplicationShutdown {
     private readonly monitor: WorkMonitor,
     host: BackgroundHost,
   ) {
-    for (const queue of monitor.queues()) {
-      const history = new QueueHistory();
-      this.histories.set(queue.name, history);
-      this.subscriptions.push(queue.events$.subscribe((event) => history.observe(event)));
-    }
+    for (const queue of monitor.queues()) this.histories.set(queue.name, new QueueHistory());
+    this.sample();
+    this.sampler = setInterval(() => this.sample(), SAMPLE_MS);
+    this.sampler.unref();
     host.stopping$.subscribe(() => {
       this.endTimer = setTimeout(() => void this.end(), monitor.shutdownTimeout + SHUTDOWN_GRACE_MS + STREAM_END_MARGIN_MS);
       this.endTimer.unref();
@@ -117,9 +121,12 @@ export class DashboardFeed implements OnApplicationShutdown {
     response.write('retry: 2000\n\n');
     const client: Client = { response, blocked: false };
     this.clients.add(client);
+    if (this.clients.size === 1 && !this.ended) this.listen();
     response.on('close', () => {
       this.clients.delete(client);
-      if (this.clients.size === 0 && this.timer !== undefined) {
+      if (this.clients.size > 0) return;
+      this.unlisten();
+      if (this.timer !== undefined) {
         clearInterval(this.timer);
         this.timer = undefined;
       }
@@ -138,6 +145,7 @@ export class DashboardFeed implements OnApplicationShutdown {
 
   async snapshot(): Promise<DashboardSnapshot> {
     await this.refreshCounts();
+    if (!this.ended) this.sample();
     const monitor = this.monitor;
     const stored = this.counts?.value ?? {};
     const names = [...new Set([...monitor.queues().map((q) => q.name), ...Object.keys(stored)])];
@@ -196,8 +204,31 @@ export class DashboardFeed implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
-    for (const subscription of this.subscriptions.splice(0)) subscription.unsubscribe();
+    this.unlisten();
+    clearInterval(this.sampler);
     void this.end();
+  }
+
+  /** Throughput from the queues' counters, at no cost per item. */
+  private sample(): void {
+    for (const queue of this.monitor.queues()) {
+      const { succeeded, failed } = queue.stats();
+      this.histories.get(queue.name)?.sample(succeeded, failed);
+    }
+  }
+
+  /** Run times from the queues' events, while a page is open: they cost each item a few µs while they are built. */
+  private listen(): void {
+    if (this.subscriptions.length > 0) return;
+    for (const queue of this.monitor.queues()) {
+      const history = this.histories.get(queue.name)!;
+      this.subscriptions.push(queue.events$.subscribe((event) => history.observe(event)));
+    }
+  }
+
+  private unlisten(): void {
+    for (const subscription of this.subscriptions.splice(0)) subscription.unsubscribe();
+    for (const history of this.histories.values()) history.forgetStarted();
   }
 
   /**
@@ -246,6 +277,9 @@ export class DashboardFeed implements OnApplicationShutdown {
   private async end(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    this.sample();
+    clearInterval(this.sampler);
+    this.unlisten();
     if (this.timer !== undefined) clearInterval(this.timer);
     if (this.endTimer !== undefined) clearTimeout(this.endTimer);
     this.timer = undefined;

@@ -54,41 +54,69 @@ export interface QueueHistoryView {
 }
 
 /**
- * Throughput and run times of one queue over the last hour, a bucket a minute, from its events: an item's outcome
- * counts when it ends (succeeded or failed for good), and every attempt that ends adds its run time. Closures and
- * jobs alike, since jobs run through the queue. What this process saw since the dashboard started.
+ * Throughput and run times of one queue over the last hour, a bucket a minute. Throughput comes from the queue's
+ * own counters, sampled (what they moved since the last sample goes to the current minute): it costs nothing per
+ * item. Run times come from the queue's events, which are only built while somebody listens: the dashboard listens
+ * while a page is open, so percentiles cover the minutes somebody watched. Closures and jobs alike, since jobs run
+ * through the queue; what this process saw since the dashboard started.
  */
 export class QueueHistory {
   private readonly minutes: Minute[] = Array.from({ length: HISTORY_MINUTES }, () => ({ minute: -1, succeeded: 0, failed: 0, runs: 0, histogram: new Uint32Array(BUCKETS) }));
-  /** Attempts running, by item id: when they started (performance.now()). */
+  /** Attempts running, by item id: when they started (`clock`). */
   private readonly started = new Map<string, number>();
+  private counted: { succeeded: number; failed: number } | undefined = undefined;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  /**
+   * @param clock monotonic ms, for run times; one read an event
+   * @param origin what to add to `clock` for epoch ms, for the minutes (performance.timeOrigin by default)
+   */
+  constructor(
+    private readonly clock: () => number = () => performance.now(),
+    private readonly origin: number = performance.timeOrigin,
+  ) {}
 
+  private now(): number {
+    return this.origin + this.clock();
+  }
+
+  /** The queue's counters of items ended for good, as `stats()` has them now: the first sample is the baseline. */
+  sample(succeeded: number, failed: number): void {
+    const last = this.counted;
+    this.counted = { succeeded, failed };
+    if (last === undefined) return;
+    const slot = this.slot(this.now());
+    slot.succeeded += Math.max(0, succeeded - last.succeeded);
+    slot.failed += Math.max(0, failed - last.failed);
+  }
+
+  /** An event of the queue: every attempt that ends adds its run time. */
   observe(event: WorkEvent): void {
     switch (event.type) {
       case 'started':
         if (this.started.size >= MAX_STARTED) this.started.delete(this.started.keys().next().value!);
-        this.started.set(event.id, performance.now());
+        this.started.set(event.id, this.clock());
         break;
       case 'succeeded':
       case 'failed':
       case 'retrying': {
         const at = this.started.get(event.id);
+        if (at === undefined) break; // started before anybody listened
         this.started.delete(event.id);
-        const slot = this.slot(this.now());
-        if (at !== undefined) {
-          slot.histogram[bucketOf(performance.now() - at)]++;
-          slot.runs++;
-        }
-        if (event.type === 'succeeded') slot.succeeded++;
-        if (event.type === 'failed') slot.failed++;
+        const ended = this.clock();
+        const slot = this.slot(this.origin + ended);
+        slot.histogram[bucketOf(ended - at)]++;
+        slot.runs++;
         break;
       }
       case 'cancelled':
         this.started.delete(event.id);
         break;
     }
+  }
+
+  /** Nobody listens any more: attempts started so far will not be seen to end. */
+  forgetStarted(): void {
+    this.started.clear();
   }
 
   view(): QueueHistoryView {

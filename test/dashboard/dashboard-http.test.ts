@@ -2,7 +2,7 @@ import { Injectable, Module, VersioningType, type CallHandler, type CanActivate,
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { map, type Observable } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BackgroundJobs, HostedService, Job, type JobRecord } from 'nestjs-background-work';
+import { BackgroundJobs, HostedService, Job, memoryStore, type JobRecord } from 'nestjs-background-work';
 import { gate, sleep } from '../support/create-app.js';
 import { PLATFORMS, startDashboardApp, type DashboardApp } from '../support/dashboard-app.js';
 
@@ -289,6 +289,26 @@ describe.each(PLATFORMS)('the dashboard on %s', (platform) => {
       expect(row.lastError).toEqual({ attempt: 1, name: 'Error', message: 'SMTP 550: mailbox unavailable', stack: null, at: expect.any(Number) });
       expect(row.payload.text).toHaveLength(300);
       expect((await fetch(`${url}/api/jobs/01NOSUCHJOB0000000000000000`)).status).toBe(404);
+    });
+  });
+
+  describe('the overview', () => {
+    it('says when the store fails, and keeps the last counts it read', async () => {
+      const store = memoryStore();
+      let failing = false;
+      const countsByQueue = store.countsByQueue.bind(store);
+      store.countsByQueue = (states) => (failing ? Promise.reject(new Error('disk I/O error')) : countsByQueue(states));
+      const { url, app } = await start(platform, {}, { store, ...EMAIL });
+      await app.get(BackgroundJobs).enqueue('elsewhere', {}, { queue: 'email' });
+      await sleep(1_100); // past the counts' refresh interval
+      let overview = await json(await fetch(`${url}/api/overview`));
+      expect(overview.store).toMatchObject({ description: 'memory', durable: false, error: null });
+      expect(overview.queues.find((q: { name: string }) => q.name === 'email').jobs.pending).toBe(1);
+      failing = true;
+      await sleep(1_100);
+      overview = await json(await fetch(`${url}/api/overview`));
+      expect(overview.store.error).toBe('job store memory: Error: disk I/O error');
+      expect(overview.queues.find((q: { name: string }) => q.name === 'email').jobs.pending).toBe(1);
     });
   });
 
