@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { HISTORY_MINUTES, QueueHistory } from '../../lib/dashboard/throughput-history.js';
 import type { WorkEvent } from '../../lib/queue/work-event.js';
 
+const event = (type: WorkEvent['type'], id: string): WorkEvent => ({ type, id, queue: 'q', attempt: 1 }) as WorkEvent;
+
 /** The dashboard's hour of history for one queue, on a clock the test moves. */
 function history() {
   let mono = 0;
   const h = new QueueHistory(() => mono, Date.UTC(2026, 11, 6, 12, 0, 0));
   const counters = { succeeded: 0, failed: 0 };
   h.sample(0, 0);
-  const event = (type: WorkEvent['type'], id: string): WorkEvent => ({ type, id, queue: 'q', attempt: 1 }) as WorkEvent;
   return {
     h,
     /** An attempt of `ms` that ends with `outcome`, counted by the queue as its stats() would. */
