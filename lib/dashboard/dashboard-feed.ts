@@ -1,4 +1,4 @@
-import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import type { Subscription } from 'rxjs';
 import { SHUTDOWN_GRACE_MS } from '../background-work.constants.js';
@@ -94,10 +94,14 @@ export class DashboardFeed implements OnApplicationShutdown {
   private countError: string | null = null;
   private counting: Promise<void> | undefined;
 
-  constructor(
-    private readonly monitor: WorkMonitor,
-    host: BackgroundHost,
-  ) {
+  private readonly monitor: WorkMonitor;
+
+  // Optional, so that a missing BackgroundWorkModule is named here rather than as an unknown internal provider.
+  constructor(@Optional() @Inject(WorkMonitor) monitor?: WorkMonitor, @Optional() @Inject(BackgroundHost) host?: BackgroundHost) {
+    if (monitor === undefined || host === undefined) {
+      throw new Error('BackgroundWorkDashboardModule shows what BackgroundWorkModule runs: import BackgroundWorkModule.forRoot() in the application too');
+    }
+    this.monitor = monitor;
     for (const queue of monitor.queues()) this.histories.set(queue.name, new QueueHistory());
     this.sample();
     this.sampler = setInterval(() => this.sample(), SAMPLE_MS);

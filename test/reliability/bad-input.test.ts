@@ -653,7 +653,13 @@ const catalogue: BadInput[] = [
   { input: '`BackgroundWorkDashboardModule.forRoot({ guard: {} })`', raised: 'call', error: TypeError, message: `${D}.guard must be a guard class or an object with a canActivate() method, got an object`, call: () => BackgroundWorkDashboardModule.forRoot({ guard: {} as never }) },
   { input: '`BackgroundWorkDashboardModule.forRoot({ imports: AuthModule })` (not an array)', raised: 'call', error: TypeError, message: `${D}.imports must be an array of modules, got a function`, call: () => BackgroundWorkDashboardModule.forRoot({ imports: class AuthModule {} as never }) },
   { input: '`BackgroundWorkDashboardModule.forRoot({ readonly: true })` (misspelt)', raised: 'call', error: TypeError, message: `${D} has an unknown option "readonly"; known options are path, readOnly, guard, imports`, call: () => BackgroundWorkDashboardModule.forRoot({ readonly: true } as never) },
-];
+  {
+    input: '`BackgroundWorkDashboardModule.forRoot()` without `BackgroundWorkModule`',
+    raised: 'creation',
+    error: Error,
+    message: 'BackgroundWorkDashboardModule shows what BackgroundWorkModule runs: import BackgroundWorkModule.forRoot() in the application too',
+    call: () => Test.createTestingModule({ imports: [BackgroundWorkDashboardModule.forRoot()] }).setLogger(new CapturingLogger()).compile(),
+  },];
 
 // ---- the environment the calls work on ------------------------------------------------------------------------
 
