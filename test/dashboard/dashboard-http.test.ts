@@ -313,7 +313,7 @@ describe.each(PLATFORMS)('the dashboard on %s', (platform) => {
   });
 
   describe('the live stream', () => {
-    it('pushes snapshots through the drain while new requests get 503 (return503OnClosing), then ends so that the server can close', async () => {
+    it('pushes snapshots through the drain, while new requests get 503 on Nest 12 (return503OnClosing), then ends so that the server can close', async () => {
       const release = gate();
       @HostedService()
       class Slow {
@@ -345,7 +345,10 @@ describe.each(PLATFORMS)('the dashboard on %s', (platform) => {
       const closing = app.close();
       apps.splice(0);
       await until(() => phases.includes('stopping'), 'a snapshot of the drain', 5_000);
-      expect((await fetch(`${url}/api/overview`)).status).toBe(503);
+      // Nest 12's adapters answer new requests 503 from the start of the stop (beforeClose); Nest 11 has no
+      // return503OnClosing and serves them until its server closes, after the drain.
+      const refusesWhileStopping = typeof (app.getHttpAdapter() as { beforeClose?: unknown }).beforeClose === 'function';
+      expect((await fetch(`${url}/api/overview`)).status).toBe(refusesWhileStopping ? 503 : 200);
       release.open();
       await closing;
       await reading;
