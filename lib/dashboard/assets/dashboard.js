@@ -437,7 +437,7 @@ function historyChart(history) {
   const step = width / n;
   const most = Math.max(1, ...history.succeeded.map((ok, i) => ok + history.failed[i]));
   const slowest = Math.max(1, ...history.p95.map((v) => v ?? 0));
-  const chart = svg('svg', { class: 'chart', viewBox: `0 0 ${width} ${height + 12}`, preserveAspectRatio: 'none', role: 'img' });
+  const chart = svg('svg', { class: 'chart', viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: 'none', role: 'img' });
   const label = svg('title', {});
   label.textContent = `Last hour: ${history.hour.succeeded} succeeded, ${history.hour.failed} failed`;
   chart.append(label, svg('line', { class: 'axis', x1: 0, y1: height, x2: width, y2: height }));
@@ -459,11 +459,6 @@ function historyChart(history) {
     const points = history[key].map((v, i) => (v === null ? null : `${(i + 0.5) * step},${height - (v / slowest) * (height - 4)}`)).filter((p) => p !== null);
     if (points.length > 1) chart.append(svg('polyline', { class: css, points: points.join(' ') }));
   }
-  const axis = svg('text', { x: 0, y: height + 11 });
-  axis.textContent = '60 min ago';
-  const now = svg('text', { x: width, y: height + 11, 'text-anchor': 'end' });
-  now.textContent = 'now';
-  chart.append(axis, now);
   const hour = history.hour;
   return h(
     'div',
@@ -475,7 +470,13 @@ function historyChart(history) {
       h('span', { class: 'muted', 'data-hour': '' }, `last hour: ${hour.succeeded} ok · ${hour.failed} failed · p50 ${duration(hour.p50)} · p95 ${duration(hour.p95)}`),
     ),
     chart,
+    axisLabels('60 min ago'),
   );
+}
+
+/** Under a chart, in HTML: text in the SVG would stretch with it. @param {string} from */
+function axisLabels(from) {
+  return h('div', { class: 'axis-labels' }, h('span', {}, from), h('span', {}, 'now'));
 }
 
 /**
@@ -875,18 +876,13 @@ function threadsPage() {
 function utilizationChart(now) {
   const width = 600;
   const height = 60;
-  const chart = svg('svg', { class: 'chart', viewBox: `0 0 ${width} ${height + 12}`, preserveAspectRatio: 'none', role: 'img', 'data-utilization-chart': '' });
+  const chart = svg('svg', { class: 'chart', viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: 'none', role: 'img', 'data-utilization-chart': '' });
   const label = svg('title', {});
   label.textContent = 'Utilization over the last two minutes';
   chart.append(label, svg('line', { class: 'axis', x1: 0, y1: height, x2: width, y2: height }));
   const points = utilization.map((p) => `${(width * (p.at - (now - UTILIZATION_WINDOW_MS))) / UTILIZATION_WINDOW_MS},${height - p.utilization * (height - 2)}`);
   if (points.length > 1) chart.append(svg('polyline', { class: 'line-p50', points: points.join(' ') }));
-  const from = svg('text', { x: 0, y: height + 11 });
-  from.textContent = '2 min ago';
-  const to = svg('text', { x: width, y: height + 11, 'text-anchor': 'end' });
-  to.textContent = 'now';
-  chart.append(from, to);
-  return chart;
+  return h('div', {}, chart, axisLabels('2 min ago'));
 }
 
 // ---- routing ------------------------------------------------------------------------------------------------------
