@@ -9,6 +9,8 @@ import { MAX_TIMER_DELAY, checkBoolean, checkNumber, checkObject, checkOneOf, ch
 
 export interface ResolvedModuleOptions {
   shutdownTimeout: number;
+  /** Infinity: none. */
+  startupTimeout: number;
   queue: ResolvedQueueOptions;
   queues: Record<string, ResolvedQueueOptions>;
   startConcurrently: boolean;
@@ -28,7 +30,7 @@ function checkStore(path: string, value: unknown): JobStore {
   return value as JobStore;
 }
 
-const MODULE_KEYS = ['shutdownTimeout', 'queue', 'queues', 'startConcurrently', 'stopConcurrently', 'onServiceError', 'threads', 'store'] as const;
+const MODULE_KEYS = ['shutdownTimeout', 'queue', 'queues', 'startConcurrently', 'stopConcurrently', 'onServiceError', 'threads', 'store', 'startupTimeout'] as const;
 const PATH = 'BackgroundWorkModule options';
 
 /** Validates the module options (a bad value is a TypeError or RangeError naming it) and fills the defaults. */
@@ -50,6 +52,10 @@ export function resolveModuleOptions(value: unknown): ResolvedModuleOptions {
       options.shutdownTimeout === undefined
         ? 30_000
         : checkNumber(`${PATH}.shutdownTimeout`, options.shutdownTimeout, { min: 0, max: MAX_TIMER_DELAY }),
+    startupTimeout:
+      options.startupTimeout === undefined
+        ? Infinity
+        : checkNumber(`${PATH}.startupTimeout`, options.startupTimeout, { min: 1, max: MAX_TIMER_DELAY, infinity: true }),
     queue: resolveQueueOptions(`${PATH}.queue`, options.queue),
     queues,
     startConcurrently: options.startConcurrently === undefined ? false : checkBoolean(`${PATH}.startConcurrently`, options.startConcurrently),
