@@ -11,6 +11,7 @@ export type { EnqueueOptions, WorkContext, WorkFunction, WorkItem, WorkState } f
 export { BackgroundHost, type HostedServiceInfo, type HostedServiceState } from './hosting/background-host.js';
 export { BackgroundService, ServiceStoppingError } from './hosting/background-service.js';
 export { HostedService, type HostedServiceOptions } from './hosting/hosted-service.js';
+export { PeriodicService, type PeriodicServiceOptions, type PeriodicServiceStats } from './hosting/periodic-service.js';
 export { HostedServiceStartError } from './hosting/service-runner.js';
 
 export { WorkerThreads, type RunTaskOptions, type TimePercentiles, type WorkerThreadsStats } from './threads/worker-threads.js';

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { LOG_CONTEXT } from '../background-work.constants.js';
+import { LOG_CONTEXT, SHUTDOWN_GRACE_MS } from '../background-work.constants.js';
 import { describeError, errorStack } from '../log-text.js';
 import type { ServiceEntry } from './background-host.js';
 
@@ -37,6 +37,24 @@ export function settlesBefore(task: Promise<unknown>, signal: AbortSignal): Prom
     };
     task.then(done, done);
   });
+}
+
+/** A signal that aborts `ms` after `deadline` does; `dispose` clears its timer. */
+function graceAfter(deadline: AbortSignal, ms: number): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const start = (): void => {
+    timer = setTimeout(() => controller.abort(deadline.reason), ms);
+  };
+  if (deadline.aborted) start();
+  else deadline.addEventListener('abort', start, { once: true });
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      deadline.removeEventListener('abort', start);
+    },
+  };
 }
 
 /** Calls a method that may throw synchronously or reject, as one promise. */
@@ -115,12 +133,18 @@ export class ServiceRunner {
   /** `stop(deadline)` for all; `entries` in stop order. */
   async stop(entries: ServiceEntry[], deadline: AbortSignal): Promise<Map<ServiceEntry, StopOutcome>> {
     const outcomes = new Map<ServiceEntry, StopOutcome>();
-    await this.stopPhase(entries, deadline, async (entry) => {
-      if (entry.state !== 'failed') entry.state = 'stopping';
-      const ok = await this.settleStop(entry, deadline);
-      outcomes.set(entry, ok);
-      if (entry.state !== 'failed') entry.state = ok === 'failed' ? 'failed' : 'stopped';
-    });
+    // A stop() that honours its signal ends just after the deadline: it gets the grace that work items get.
+    const { signal: abandonAt, dispose } = graceAfter(deadline, SHUTDOWN_GRACE_MS);
+    try {
+      await this.stopPhase(entries, deadline, async (entry) => {
+        if (entry.state !== 'failed') entry.state = 'stopping';
+        const ok = await this.settleStop(entry, deadline, abandonAt);
+        outcomes.set(entry, ok);
+        if (entry.state !== 'failed') entry.state = ok === 'failed' ? 'failed' : 'stopped';
+      });
+    } finally {
+      dispose();
+    }
     return outcomes;
   }
 
@@ -129,7 +153,7 @@ export class ServiceRunner {
     await this.stopPhase(entries, deadline, 'stopped');
   }
 
-  private async settleStop(entry: ServiceEntry, deadline: AbortSignal): Promise<StopOutcome> {
+  private async settleStop(entry: ServiceEntry, deadline: AbortSignal, abandonAt: AbortSignal): Promise<StopOutcome> {
     const stopping = invoke(() => entry.instance.stop(deadline));
     let error: unknown;
     const failedFlag = stopping.then(
@@ -139,8 +163,8 @@ export class ServiceRunner {
         return true;
       },
     );
-    if (!(await settlesBefore(failedFlag, deadline))) {
-      this.logger.error(`Hosted service ${entry.name} did not stop before the shutdown deadline; its stop() was abandoned`);
+    if (!(await settlesBefore(failedFlag, abandonAt))) {
+      this.logger.error(`Hosted service ${entry.name} did not stop by the shutdown deadline (and ${SHUTDOWN_GRACE_MS} ms of grace); its stop() was abandoned`);
       return 'abandoned';
     }
     if (await failedFlag) {
@@ -160,7 +184,7 @@ export class ServiceRunner {
   private async stopLateStart(entry: ServiceEntry, deadline: AbortSignal): Promise<void> {
     // Its state stays 'failed': it did not start in time.
     this.logger.warn(`Hosted service ${entry.name} finished starting after start-up was given up; stopping it`);
-    await this.settleStop(entry, deadline);
+    await this.settleStop(entry, deadline, deadline);
   }
 
   private async startPhase(entries: ServiceEntry[], name: NonNullable<ServiceEntry['step']>, step: (entry: ServiceEntry) => Promise<void>): Promise<void> {
