@@ -22,10 +22,18 @@ export interface ResolvedModuleOptions {
 
 const STORE_METHODS = ['open', 'close', 'insert', 'claim', 'settle', 'renew', 'recover', 'get', 'list', 'cancel', 'retry', 'counts', 'nextRunAt', 'sweep'] as const;
 
+/** The schedule calls of the store seam: a store has all of them or none. */
+const SCHEDULE_METHODS = ['upsertSchedule', 'removeSchedule', 'listSchedules', 'fireDue'] as const;
+
 function checkStore(path: string, value: unknown): JobStore {
   const missing = value !== null && typeof value === 'object' ? STORE_METHODS.filter((m) => typeof (value as Record<string, unknown>)[m] !== 'function') : STORE_METHODS;
   if (missing.length > 0) {
     throw new TypeError(`${path} must be a job store such as memoryStore() or sqliteStore({ path }), got ${describe(value)}${value !== null && typeof value === 'object' ? ` (it has no ${missing.join(', ')})` : ''}`);
+  }
+  const scheduling = SCHEDULE_METHODS.filter((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+  if (scheduling.length > 0 && scheduling.length < SCHEDULE_METHODS.length) {
+    const absent = SCHEDULE_METHODS.filter((m) => !scheduling.includes(m));
+    throw new TypeError(`${path} has ${scheduling.join(', ')} but not ${absent.join(', ')}: a job store has all the schedule calls or none`);
   }
   return value as JobStore;
 }
