@@ -251,6 +251,7 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
       this.options.shutdownTimeout,
     );
     const deadline = deadlineController.signal;
+    this.jobs.stopScheduling(); // a tick during the stop would only add work that this process will not run
     try {
       if (wasStarting && this.starting && !this.startAbandoned) {
         this.startAbort.abort(new ServiceStoppingError());

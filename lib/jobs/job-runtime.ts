@@ -9,6 +9,7 @@ import type { ResolvedModuleOptions } from '../resolve-module-options.js';
 import { JobFeed, type FeedEvents } from './job-feed.js';
 import { JobHandlerExplorer, type JobHandlerEntry } from './job-handler.explorer.js';
 import { newJobId } from './job-ids.js';
+import { JobScheduler } from './job-scheduler.js';
 import { JobWrites } from './job-writes.js';
 import { JobStoreClosedError } from './job.errors.js';
 import type { JobEvent, JobEventType } from './job.types.js';
@@ -28,6 +29,8 @@ export class JobRuntime implements FeedEvents {
   readonly events = new Subject<JobEvent>();
   readonly store: JobStore;
   readonly writes: JobWrites;
+  /** Recurring schedules: `@Recurring` and `BackgroundJobs.schedule()`. */
+  readonly scheduler: JobScheduler;
   handlers = new Map<string, JobHandlerEntry>();
   readonly feeds = new Map<string, JobFeed>();
   private readonly logger = new Logger(LOG_CONTEXT);
@@ -46,7 +49,15 @@ export class JobRuntime implements FeedEvents {
   ) {
     this.store = options.store;
     this.writes = new JobWrites(this.store, this.logger, Date.now);
+    this.scheduler = new JobScheduler(this.store, { inserted: (results) => this.inserted(results) }, this.logger);
     this.ready = new Promise((resolve) => (this.markReady = resolve));
+  }
+
+  /** Resolves once the store is open; rejects with JobStoreClosedError when it could not open or has closed. */
+  async whenOpen(): Promise<void> {
+    await this.ready;
+    if (this.phase === 'failed') throw new JobStoreClosedError(`Job store ${this.store.description} could not be opened: ${describeError(this.openError)}`);
+    if (this.phase === 'closed') throw new JobStoreClosedError(`Job store ${this.store.description} is closed: the application has stopped`);
   }
 
   get isOpen(): boolean {
@@ -57,6 +68,8 @@ export class JobRuntime implements FeedEvents {
   async open(): Promise<void> {
     try {
       this.handlers = this.explorer.explore();
+      // Before the store opens: a bad @Recurring fails bootstrap without writing anything.
+      await this.scheduler.check(this.handlers);
       await this.store.open({ owner: this.owner, pid: process.pid, hostname: hostname(), now: Date.now() });
     } catch (error) {
       this.phase = 'failed';
@@ -67,6 +80,7 @@ export class JobRuntime implements FeedEvents {
     this.phase = 'open';
     this.markReady();
     await this.recover();
+    await this.scheduler.sync(this.handlers);
     await this.warnUnhandled();
   }
 
@@ -89,14 +103,24 @@ export class JobRuntime implements FeedEvents {
     this.every(Math.max(100, Math.floor(leaseMs / 3)), () => this.heartbeat());
     if (pollMs !== undefined) this.every(pollMs, () => this.wakeAll());
     this.every(SWEEP_MS, () => this.sweep());
+    this.scheduler.start();
+  }
+
+  /** Shutdown begins: no schedule fires from now on (another process, or the next start, fires what comes due). */
+  stopScheduling(): void {
+    this.scheduler.stop();
   }
 
   /** Writes new jobs (group commit) and wakes the queues that run them. */
   async insert(jobs: NewJob[]): Promise<InsertResult[]> {
-    await this.ready;
-    if (this.phase === 'failed') throw new JobStoreClosedError(`Job store ${this.store.description} could not be opened: ${describeError(this.openError)}`);
-    if (this.phase === 'closed') throw new JobStoreClosedError(`Job store ${this.store.description} is closed: the application has stopped`);
+    await this.whenOpen();
     const results = await this.writes.insert(jobs);
+    this.inserted(results);
+    return results;
+  }
+
+  /** Jobs are in the store (enqueued, or inserted by a schedule's tick): said, and the queues that run them woken. */
+  private inserted(results: readonly InsertResult[]): void {
     const now = Date.now();
     for (const { job, created } of results) {
       if (!created) continue;
@@ -104,7 +128,6 @@ export class JobRuntime implements FeedEvents {
       if (!this.handlers.has(job.name)) this.warnUnhandledName(job.name);
       this.feeds.get(job.queue)?.noteRunAt(job.runAt, now);
     }
-    return results;
   }
 
   /** Shutdown, after the queues drained: what a store that does not survive the process loses is named. */
@@ -112,6 +135,7 @@ export class JobRuntime implements FeedEvents {
     // An app closed after a failed bootstrap never opened its store: nothing to flush or name.
     if (this.phase !== 'open') return;
     this.phase = 'stopping';
+    this.scheduler.stop();
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     for (const feed of this.feeds.values()) feed.stop();
@@ -136,6 +160,7 @@ export class JobRuntime implements FeedEvents {
       this.phase = this.phase === 'new' ? 'closed' : this.phase;
       return;
     }
+    this.scheduler.stop();
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     await this.writes.flush();
