@@ -269,6 +269,27 @@ describe.each(DRIVERS)('recurring jobs on sqliteStore(%s)', (driver) => {
     expect(runs).toHaveLength(1 + expected + 1);
   });
 
+  it('parks a stored schedule whose cron this process cannot read, and says so, instead of failing every poll', async () => {
+    const writer = store();
+    await writer.open({ owner: 'writer', pid: process.pid, hostname: 'h', now: T0 });
+    await writer.upsertSchedule!(
+      { id: 'from-elsewhere', cron: '0 0 * * * * * *', tz: 'UTC', overlap: 'allow', misfire: 'once', source: 'call', name: 'x', queue: 'default', payload: '{}', priority: 0, maxAttempts: 1, options: null, nextRunAt: T0 },
+      T0,
+    );
+    await writer.close();
+    const { jobs, t } = await start([Every10s], { store: store() });
+    expect(t.logger.messages('error')).toContainEqual(
+      expect.stringContaining('Schedule "from-elsewhere" (0 0 * * * * * *, UTC) cannot be read by this process and is parked with no next tick'),
+    );
+    await advance(10_000);
+    expect((await jobs.schedules()).map((s) => [s.id, s.nextRunAt?.toISOString()])).toEqual([
+      ['every-10s', '2025-01-06T00:00:20.000Z'],
+      ['from-elsewhere', undefined],
+    ]);
+    expect(t.logger.messages('error')).toHaveLength(1);
+    expect(runs).toHaveLength(1);
+  });
+
   it('keeps a stored @Recurring in step with the code: a changed cron re-times it, a removed one is removed', async () => {
     @Recurring('*/10 * * * * *', { payload: { v: 1 } })
     @Job('evolving')
