@@ -101,7 +101,8 @@ export interface JobStore {
    * those, the store calls `planner(schedule, now, lastJobActive)`, where `lastJobActive` says whether the job
    * `schedule.lastJobId` exists and is `scheduled`, `pending` or `running`, and applies the answer: inserts
    * `plan.jobs` in order with `insert()`'s rules (state by `runAt`, keys), sets `lastJobId` to the id of the last
-   * of them (unchanged when there are none) and `nextRunAt` to `plan.nextRunAt` (`null`: never due again).
+   * of them (the active job that holds its key, when it had one; unchanged when there are none) and `nextRunAt` to
+   * `plan.nextRunAt` (`null`: never due again).
    * Reading the schedule and its last job's state, the inserts and the new `nextRunAt` form one atomic step: when
    * several processes call `fireDue` at once, each due tick is planned and inserted exactly once, and a crash
    * leaves either all of a step or none of it. `planner` is synchronous and has no effects a second call would
