@@ -64,7 +64,7 @@ export class BackgroundJobs {
   enqueue<P>(job: Type<JobHandler<P>> | string, payload: P, options?: JobOptions): Promise<JobRecord<P>> {
     try {
       const row = this.prepare('BackgroundJobs.enqueue', job, payload, options);
-      return this.runtime.insert([row]).then(([result]) => toJobRecord<P>(result.job));
+      return this.runtime.insert([row]).then(([result]) => toJobRecord<P>(result.job, result.created ? payload : undefined));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -80,7 +80,7 @@ export class BackgroundJobs {
         return this.prepare(path, r.job as Type<JobHandler> | string, r.payload, r.options as JobOptions | undefined);
       });
       if (rows.length === 0) return Promise.resolve([]);
-      return this.runtime.insert(rows).then((results) => results.map((r) => toJobRecord(r.job)));
+      return this.runtime.insert(rows).then((results) => results.map((r, i) => toJobRecord(r.job, r.created ? (jobs[i].payload as unknown) : undefined)));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -10,11 +10,14 @@ import { toJobRecord, toStoredError } from './job-record.js';
 import { JobRunContext } from './job-run-context.js';
 import type { JobWrites } from './job-writes.js';
 import type { JobEventType } from './job.types.js';
-import type { JobStore, StoredJob } from './stores/job-store.js';
+import type { ClaimedJob, JobStore } from './stores/job-store.js';
+
+/** What names a job in an event. */
+export type JobIdentity = Pick<ClaimedJob, 'id' | 'name' | 'queue'>;
 
 /** What a feed tells the jobs layer about the jobs it runs. */
 export interface FeedEvents {
-  emit(type: JobEventType, row: StoredJob, attempt: number, detail?: { error?: unknown; reason?: unknown; value?: number; delay?: number }): void;
+  emit(type: JobEventType, job: JobIdentity, attempt: number, detail?: { error?: unknown; reason?: unknown; value?: number; delay?: number }): void;
 }
 
 /** A job's own `{ retry, timeout }`, as stored with it (null: turned off for this job). */
@@ -35,7 +38,7 @@ const CLAIM_RETRY_MS = 1_000;
 export class JobFeed implements WorkSource, WorkHooks {
   readonly durable: boolean;
   /** Items of this feed that the engine holds (queued or running), by job id. */
-  readonly items = new Map<string, { item: QueuedWork<unknown>; row: StoredJob }>();
+  readonly items = new Map<string, { item: QueuedWork<unknown>; row: ClaimedJob }>();
   private dirty = true;
   private generation = 0;
   private claiming = false;
@@ -43,6 +46,16 @@ export class JobFeed implements WorkSource, WorkHooks {
   private timer: NodeJS.Timeout | undefined = undefined;
   private timerAt = Infinity;
   private readonly names: string[];
+  /** A claim was answered in this turn of the event loop: the next one waits for the next turn. */
+  private justClaimed = false;
+  /** A request came while `justClaimed`: made again in the next turn. */
+  private deferred = false;
+  private readonly nextTurn = (): void => {
+    this.justClaimed = false;
+    if (!this.deferred) return;
+    this.deferred = false;
+    this.queue.wake();
+  };
 
   constructor(
     readonly queue: BackgroundQueue,
@@ -86,12 +99,20 @@ export class JobFeed implements WorkSource, WorkHooks {
 
   request(count: number): void {
     if (this.stopped || this.claiming || !this.dirty) return;
+    if (this.justClaimed) {
+      // Handlers that finish at once would otherwise chain claim after claim in microtasks, starving timers
+      // (heartbeats), I/O and the group commit of their own outcomes for as long as the backlog lasts.
+      this.deferred = true;
+      return;
+    }
     this.claiming = true;
     const generation = this.generation;
     const now = Date.now();
     this.store.claim(this.queue.name, this.names, count, now).then(
       (rows) => {
         this.claiming = false;
+        this.justClaimed = true;
+        setImmediate(this.nextTurn);
         if (rows.length < count && generation === this.generation) this.dirty = false;
         const items = rows.map((row) => this.toItem(row));
         this.queue.admit(items);
@@ -163,7 +184,7 @@ export class JobFeed implements WorkSource, WorkHooks {
 
   // ---- internals ----------------------------------------------------------------------------------------------
 
-  private take(item: QueuedWork<any>): { item: QueuedWork<unknown>; row: StoredJob } | undefined {
+  private take(item: QueuedWork<any>): { item: QueuedWork<unknown>; row: ClaimedJob } | undefined {
     const entry = this.items.get(item.id);
     if (entry !== undefined && entry.item === item) this.items.delete(item.id);
     return entry?.item === item ? entry : undefined;
@@ -179,17 +200,21 @@ export class JobFeed implements WorkSource, WorkHooks {
   }
 
   /** A stored row as a work item of the engine: its handler's run(), under the job's own retry and timeout. */
-  private toItem(row: StoredJob): QueuedWork<unknown> {
+  private toItem(row: ClaimedJob): QueuedWork<unknown> {
     const handler = this.handlers.get(row.name)!;
     const overrides = row.options === null ? undefined : (JSON.parse(row.options) as JobOverrides);
     const retry = overrides?.retry !== undefined ? (overrides.retry ?? undefined) : handler.retry;
     const timeout = overrides?.timeout !== undefined ? (overrides.timeout ?? undefined) : handler.timeout;
     const run = (attempt: Attempt): unknown => {
-      const record = toJobRecord(row);
       const context = new JobRunContext(attempt, row);
-      const instance = handler.instance(record);
-      if (instance instanceof Promise) return instance.then((h) => h.run(record.payload, context));
-      return instance.run(record.payload, context);
+      // A singleton needs only the payload; a scoped handler gets the whole record, read from the store, as its REQUEST.
+      if (handler.singleton !== undefined) return handler.singleton.run(JSON.parse(row.payload), context);
+      return this.store.get(row.id).then(async (stored) => {
+        if (stored === undefined) throw new Error(`Job ${row.id} "${row.name}" is no longer in ${this.store.description}`);
+        const record = toJobRecord(stored);
+        const instance = await handler.instance(record);
+        return instance.run(record.payload, context);
+      });
     };
     const item = new QueuedWork<unknown>(this.queue, run as never, row.name, timeout, retry, row.priority, row.id);
     item.hooks = this;
@@ -198,7 +223,7 @@ export class JobFeed implements WorkSource, WorkHooks {
     return item;
   }
 
-  private resultText(row: StoredJob, value: unknown): string | null {
+  private resultText(row: ClaimedJob, value: unknown): string | null {
     if (value === undefined) return null;
     try {
       return JSON.stringify(value) ?? null;

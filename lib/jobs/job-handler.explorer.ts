@@ -23,6 +23,8 @@ export interface JobHandlerEntry {
   timeout: number | undefined;
   timeoutSet: boolean;
   priority: number;
+  /** The one instance of a handler whose dependency tree is static: runs need no JobRecord to find it. */
+  singleton: JobHandler | undefined;
   /** The handler for one run: the singleton, or a fresh instance in its own DI context per job. */
   instance(job: JobRecord): Promise<JobHandler> | JobHandler;
 }
@@ -88,6 +90,7 @@ export class JobHandlerExplorer {
       timeout: timeoutSet ? resolveTimeout(`${path}.timeout`, options.timeout) : queue.settings.timeout,
       timeoutSet,
       priority: resolvePriority(`${path}.priority`, options.priority, queue.settings.priority),
+      singleton,
       instance: singleton !== undefined ? () => singleton : (job) => this.scoped(type, job),
     };
   }

@@ -9,13 +9,42 @@ export const MAX_PAYLOAD_BYTES = 1_048_576;
  * later, maybe in another process: what the handler gets must be what the caller gave.
  */
 export function serializePayload(path: string, payload: unknown): string {
-  checkJson(path, payload, new Set());
+  // The quick walk says yes to plain JSON without building paths; anything else gets the careful walk, which names it.
+  if (!isPlainJson(payload, 0)) checkJson(path, payload, new Set());
   const text = JSON.stringify(payload);
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_PAYLOAD_BYTES) {
     throw new RangeError(`${path} is ${bytes} bytes of JSON, over the limit of ${MAX_PAYLOAD_BYTES}; store large data elsewhere and pass its id`);
   }
   return text;
+}
+
+/** Past this depth the quick walk gives up (a cycle, or a very deep payload) and leaves it to the careful walk. */
+const QUICK_DEPTH = 64;
+
+/** True when `value` survives JSON unchanged; false when it may not (the careful walk then decides and names the path). */
+function isPlainJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth > QUICK_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!(i in value) || !isPlainJson(value[i], depth + 1)) return false;
+    return true;
+  }
+  const prototype = Object.getPrototypeOf(value);
+  if ((prototype !== Object.prototype && prototype !== null) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  for (const key in value) if (!isPlainJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+  return Object.getOwnPropertySymbols(value).length === 0;
 }
 
 function checkJson(path: string, value: unknown, ancestors: Set<object>): void {

@@ -1,21 +1,22 @@
 import type { JobError, JobRecord, ScheduleRecord } from './job.types.js';
 import type { StoredJob, StoredJobError, StoredSchedule } from './stores/job-store.js';
 
-/** A stored row as the public `JobRecord`: JSON parsed, times as Dates, absent values left out. */
-export function toJobRecord<P = unknown>(row: StoredJob): JobRecord<P> {
+/** A stored row as the public `JobRecord`: JSON parsed, times as Dates, absent values left out. `payload`: see below. */
+export function toJobRecord<P = unknown>(row: StoredJob, payload?: P): JobRecord<P> {
   const record: JobRecord<P> = {
     id: row.id,
     name: row.name,
     queue: row.queue,
     state: row.state,
-    payload: JSON.parse(row.payload) as P,
+    // The caller's own payload when it is the one just stored (it survives JSON unchanged): not parsed back.
+    payload: payload === undefined ? (JSON.parse(row.payload) as P) : payload,
     priority: row.priority,
     attempts: row.attempts,
     maxAttempts: row.maxAttempts,
     stalls: row.stalls,
     runAt: new Date(row.runAt),
     createdAt: new Date(row.createdAt),
-    errors: (JSON.parse(row.errors) as StoredJobError[]).map(toJobError),
+    errors: row.errors === '[]' ? [] : (JSON.parse(row.errors) as StoredJobError[]).map(toJobError),
   };
   if (row.key !== null) record.key = row.key;
   if (row.startedAt !== null) record.startedAt = new Date(row.startedAt);

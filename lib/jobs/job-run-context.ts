@@ -1,12 +1,12 @@
 import type { Attempt } from '../queue/attempt.js';
 import type { JobContext } from './job.types.js';
-import type { StoredJob } from './stores/job-store.js';
+import type { ClaimedJob } from './stores/job-store.js';
 
 /** The `JobContext` of one attempt: the engine's attempt (signal, progress) plus what the store knows of the job. */
 export class JobRunContext implements JobContext {
   constructor(
     private readonly attemptContext: Attempt,
-    private readonly row: StoredJob,
+    private readonly row: ClaimedJob,
   ) {}
 
   get id(): string {

@@ -6,14 +6,14 @@ import { count, describeError, errorStack } from '../log-text.js';
 import { CancelledError } from '../queue/queue.errors.js';
 import { QueueRegistry } from '../queue/queue-registry.js';
 import type { ResolvedModuleOptions } from '../resolve-module-options.js';
-import { JobFeed, type FeedEvents } from './job-feed.js';
+import { JobFeed, type FeedEvents, type JobIdentity } from './job-feed.js';
 import { JobHandlerExplorer, type JobHandlerEntry } from './job-handler.explorer.js';
 import { newJobId } from './job-ids.js';
 import { JobScheduler } from './job-scheduler.js';
 import { JobWrites } from './job-writes.js';
 import { JobStoreClosedError } from './job.errors.js';
 import type { JobEvent, JobEventType } from './job.types.js';
-import type { InsertResult, JobStore, NewJob, StoredJob } from './stores/job-store.js';
+import type { InsertResult, JobStore, NewJob } from './stores/job-store.js';
 
 type Phase = 'new' | 'open' | 'stopping' | 'closed' | 'failed';
 /** How often ended jobs past their retention are swept. */
@@ -172,9 +172,9 @@ export class JobRuntime implements FeedEvents {
     for (const feed of this.feeds.values()) feed.wake();
   }
 
-  emit(type: JobEventType, row: StoredJob, attempt: number, detail?: { error?: unknown; reason?: unknown; value?: number; delay?: number }): void {
+  emit(type: JobEventType, job: JobIdentity, attempt: number, detail?: { error?: unknown; reason?: unknown; value?: number; delay?: number }): void {
     if (!this.events.observed) return;
-    this.events.next({ type, id: row.id, name: row.name, queue: row.queue, attempt, ...detail });
+    this.events.next({ type, id: job.id, name: job.name, queue: job.queue, attempt, ...detail });
   }
 
   // ---- timers ---------------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ export interface JobStore {
    * `attempts + 1`, `startedAt = now`, owned by this process with a lease until `now + leaseMs`. One statement or
    * one transaction.
    */
-  claim(queue: string, names: readonly string[], limit: number, now: number): Promise<StoredJob[]>;
+  claim(queue: string, names: readonly string[], limit: number, now: number): Promise<ClaimedJob[]>;
 
   /**
    * Applies the outcomes of runs in one transaction. Each applies only while the job is `running` and owned by
@@ -219,6 +219,12 @@ export interface StoredJob {
   /** Opaque text carried with the job (a trace context), or null. */
   trace: string | null;
 }
+
+/**
+ * What a claim hands over: what a run needs and nothing more (each column a claim returns costs per row). A
+ * request-scoped handler, whose REQUEST is the whole JobRecord, has it read with get().
+ */
+export type ClaimedJob = Pick<StoredJob, 'id' | 'name' | 'queue' | 'payload' | 'key' | 'priority' | 'attempts' | 'stalls' | 'runAt' | 'createdAt' | 'options' | 'trace'>;
 
 export interface StoredJobError {
   attempt: number;

@@ -2,6 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { checkNumber, checkObject } from '../../validation.js';
 import { JOB_STATES, type JobState } from '../job.types.js';
 import type {
+  ClaimedJob,
   FireResult,
   FiredSchedule,
   InsertResult,
@@ -247,7 +248,7 @@ class MemoryStore implements JobStore {
     return results;
   }
 
-  async claim(queue: string, names: readonly string[], limit: number, now: number): Promise<StoredJob[]> {
+  async claim(queue: string, names: readonly string[], limit: number, now: number): Promise<ClaimedJob[]> {
     this.check();
     const index = this.queues.get(queue);
     if (index === undefined || names.length === 0 || limit < 1) return [];

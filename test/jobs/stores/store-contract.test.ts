@@ -62,7 +62,8 @@ describe.each(cases)('JobStore contract: $label', (store) => {
     );
     const first = await s.claim('q', ['n'], 2, 10);
     expect(first.map((j) => j.id)).toEqual(['01B', '01C']);
-    expect(first[0]).toMatchObject({ state: 'running', attempts: 1, startedAt: 10 });
+    expect(first[0]).toMatchObject({ id: '01B', queue: 'q', attempts: 1, priority: 1, runAt: 9 });
+    expect(await s.get('01B')).toMatchObject({ state: 'running', attempts: 1, startedAt: 10 });
     expect((await s.claim('q', ['n'], 10, 10)).map((j) => j.id)).toEqual(['01A']);
     expect(await s.nextRunAt('q', ['n'])).toBe(50);
     expect(await s.nextRunAt('q', ['other'])).toBeUndefined();

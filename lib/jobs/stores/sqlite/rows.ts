@@ -1,9 +1,42 @@
-import type { StoredJob, StoredSchedule } from '../job-store.js';
+import type { ClaimedJob, StoredJob, StoredSchedule } from '../job-store.js';
 
 
 /** The columns of a StoredJob, in its field order (the store adds owner, lease_until and cancel_requested). */
 export const JOB_COLUMNS =
   'id, name, queue, state, payload, key, priority, attempts, max_attempts, stalls, run_at, created_at, started_at, finished_at, progress, result, errors, options, trace';
+
+/** What a claim returns (ClaimedJob less its queue, which the claim names): every column costs per row. */
+export const CLAIM_COLUMNS = 'id, name, payload, key, priority, attempts, stalls, run_at, created_at, options, trace';
+const CLAIM_COLUMN_NAMES = CLAIM_COLUMNS.split(', ');
+
+/** A claimed row's values in CLAIM_COLUMNS order, from a driver that gives objects. */
+export function claimValues(row: Record<string, unknown>): unknown[] {
+  return CLAIM_COLUMN_NAMES.map((name) => row[name]);
+}
+
+/** A claimed row (values in CLAIM_COLUMNS order) of `queue`. */
+export function toClaimedJob(v: unknown[], queue: string): ClaimedJob {
+  return {
+    id: v[0] as string,
+    name: v[1] as string,
+    queue,
+    payload: v[2] as string,
+    key: v[3] as string | null,
+    priority: v[4] as number,
+    attempts: v[5] as number,
+    stalls: v[6] as number,
+    runAt: v[7] as number,
+    createdAt: v[8] as number,
+    options: v[9] as string | null,
+    trace: v[10] as string | null,
+  };
+}
+
+/** Sorts `jobs` into claim order unless they already are (RETURNING mostly keeps the order of the index it read). */
+export function inClaimOrder(jobs: ClaimedJob[]): ClaimedJob[] {
+  for (let i = 1; i < jobs.length; i++) if (byClaimOrder(jobs[i - 1], jobs[i]) > 0) return jobs.toSorted(byClaimOrder);
+  return jobs;
+}
 
 /** A row as a plain StoredJob: drivers hand back null-prototype objects or extra keys (libsql's `_metadata`). */
 export function toJob(row: Record<string, unknown>): StoredJob {
@@ -31,7 +64,7 @@ export function toJob(row: Record<string, unknown>): StoredJob {
 }
 
 /** Claim order: higher priority first, then earlier runAt, then lower id (RETURNING comes back in any order). */
-export function byClaimOrder(a: StoredJob, b: StoredJob): number {
+export function byClaimOrder(a: ClaimedJob, b: ClaimedJob): number {
   return b.priority - a.priority || a.runAt - b.runAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 

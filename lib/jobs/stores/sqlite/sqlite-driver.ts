@@ -11,9 +11,19 @@ export interface SqliteStatement {
   all(...params: unknown[]): Record<string, unknown>[];
 }
 
+/** A statement whose rows come back as arrays of their column values, in column order: no object per row. */
+export interface SqliteValuesStatement {
+  all(...params: unknown[]): unknown[][];
+}
+
 export interface SqliteDatabase {
   exec(sql: string): void;
   prepare(sql: string): SqliteStatement;
+  /**
+   * Optional: for the claim, the store's hottest read, where building an object of 19 columns per row costs a
+   * quarter of the claim. A driver without it gets its rows' values read by name.
+   */
+  prepareValues?(sql: string): SqliteValuesStatement;
   close(): void;
 }
 
@@ -55,6 +65,19 @@ function positional(statement: SqliteStatement): SqliteStatement {
   };
 }
 
+/** better-sqlite3's and libsql's database: statements switch to arrays with raw(true). */
+interface NativeDatabase {
+  exec(sql: string): void;
+  prepare(sql: string): SqliteStatement & { raw(on: boolean): SqliteStatement & SqliteValuesStatement };
+  close(): void;
+}
+
+/** node:sqlite's statement switched to arrays. */
+function arrays(statement: SqliteStatement & { setReturnArrays?(on: boolean): void }): SqliteValuesStatement {
+  statement.setReturnArrays!(true);
+  return statement as unknown as SqliteValuesStatement;
+}
+
 const finders: Record<SqliteDriverName, () => Promise<Found>> = {
   'node:sqlite': async () => {
     // 22.5 to 22.12 have it behind --experimental-sqlite only.
@@ -69,7 +92,19 @@ const finders: Record<SqliteDriverName, () => Promise<Found>> = {
     }
     // Later Nodes name the class Database and keep DatabaseSync as an alias.
     const DatabaseSync = module.DatabaseSync ?? module.Database;
-    return { name: 'node:sqlite', open: (path) => new DatabaseSync(path) as SqliteDatabase };
+    return {
+      name: 'node:sqlite',
+      open: (path) => {
+        const db = new DatabaseSync(path);
+        return {
+          exec: (sql) => db.exec(sql),
+          prepare: (sql) => db.prepare(sql),
+          close: () => db.close(),
+          // setReturnArrays came in Node 22.16 / 24: without it the store reads the values by name.
+          prepareValues: typeof db.prepare('SELECT 1').setReturnArrays === 'function' ? (sql) => arrays(db.prepare(sql)) : undefined,
+        };
+      },
+    };
   },
   'better-sqlite3': async () => {
     let version: string;
@@ -89,7 +124,13 @@ const finders: Record<SqliteDriverName, () => Promise<Found>> = {
     } catch (error) {
       throw loadFailed('better-sqlite3', error);
     }
-    return { name: 'better-sqlite3', open: (path) => new Database(path) };
+    return {
+      name: 'better-sqlite3',
+      open: (path) => {
+        const db = new Database(path) as unknown as NativeDatabase;
+        return { exec: (sql) => db.exec(sql), prepare: (sql) => db.prepare(sql), close: () => db.close(), prepareValues: (sql) => db.prepare(sql).raw(true) };
+      },
+    };
   },
   libsql: async () => {
     let Database: new (path: string) => SqliteDatabase;
@@ -102,8 +143,13 @@ const finders: Record<SqliteDriverName, () => Promise<Found>> = {
     return {
       name: 'libsql',
       open: (path) => {
-        const db = new Database(path);
-        return { exec: (sql) => db.exec(sql), close: () => db.close(), prepare: (sql) => positional(db.prepare(sql)) };
+        const db = new Database(path) as unknown as NativeDatabase;
+        return {
+          exec: (sql) => db.exec(sql),
+          close: () => db.close(),
+          prepare: (sql) => positional(db.prepare(sql)),
+          prepareValues: (sql) => positional(db.prepare(sql).raw(true)) as unknown as SqliteValuesStatement,
+        };
       },
     };
   },

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { JOB_STATES, type JobState } from '../../job.types.js';
 import type {
+  ClaimedJob,
   FireResult,
   FiredSchedule,
   InsertResult,
@@ -19,10 +20,10 @@ import type {
   StoredJob,
   StoredJobError,
 } from '../job-store.js';
-import type { SqliteDatabase, SqliteDriver, SqliteStatement } from './sqlite-driver.js';
+import type { SqliteDatabase, SqliteDriver, SqliteStatement, SqliteValuesStatement } from './sqlite-driver.js';
 import { SqliteStoreError, storeError } from './errors.js';
 import { PROCESS_STARTED_AT, isDeadOwner, type OwnerRecord } from './owners.js';
-import { APPEND_ERROR, JOB_COLUMNS, SCHEDULE_COLUMNS, byClaimOrder, toJob, toSchedule } from './rows.js';
+import { APPEND_ERROR, CLAIM_COLUMNS, JOB_COLUMNS, SCHEDULE_COLUMNS, claimValues, inClaimOrder, toClaimedJob, toJob, toSchedule } from './rows.js';
 import { MIGRATIONS, migrate, newerSchemaError, readSchemaVersion, type Migration } from './sqlite-schema.js';
 
 /** Everything sqliteStore() resolved from its options. */
@@ -36,7 +37,8 @@ export interface SqliteStoreConfig {
 }
 
 const ACTIVE = "('scheduled', 'pending', 'running')";
-const RELEASE = 'owner = NULL, lease_until = NULL, cancel_requested = 0';
+// cancel_requested is left as it is: only a running row's is read, and every claim resets it.
+const RELEASE = 'owner = NULL, lease_until = NULL';
 const MINE = "id = ? AND state = 'running' AND owner = ?";
 /** Rows per DELETE of the sweep: each statement stays short, so other writers and the event loop are not held up. */
 const SWEEP_BATCH = 1_000;
@@ -53,6 +55,7 @@ export class SqliteJobStore implements JobStore {
   private db: SqliteDatabase | undefined;
   private transaction: <T>(fn: () => T) => T = unopened;
   private readonly statements = new Map<string, SqliteStatement>();
+  private readonly claimStatements = new Map<string, SqliteValuesStatement>();
   private phase: 'new' | 'open' | 'closed' = 'new';
   private owner = '';
   private pid = 0;
@@ -109,6 +112,7 @@ export class SqliteJobStore implements JobStore {
     this.db = db;
     this.transaction = transaction;
     this.statements.clear();
+    this.claimStatements.clear();
     this.owner = context.owner;
     this.pid = context.pid;
     this.host = context.hostname;
@@ -124,6 +128,7 @@ export class SqliteJobStore implements JobStore {
     this.phase = 'closed';
     this.db = undefined;
     this.statements.clear();
+    this.claimStatements.clear();
     try {
       // Our running rows now have no owner: the next recover() of any process requeues them at once.
       db.prepare('DELETE FROM bw_owners WHERE id = ?').run(this.owner);
@@ -135,7 +140,8 @@ export class SqliteJobStore implements JobStore {
   }
 
   async insert(jobs: readonly NewJob[], now: number): Promise<InsertResult[]> {
-    return this.write('insert jobs', () => this.insertRows(jobs, now), jobs.length > 0);
+    // One job without a key is one INSERT: SQLite's own statement transaction makes it all or nothing.
+    return this.write('insert jobs', () => this.insertRows(jobs, now), jobs.length > 1 || (jobs.length === 1 && jobs[0].key !== null));
   }
 
   /** insert()'s work, inside the caller's transaction. */
@@ -161,17 +167,17 @@ export class SqliteJobStore implements JobStore {
     return results;
   }
 
-  async claim(queue: string, names: readonly string[], limit: number, now: number): Promise<StoredJob[]> {
+  async claim(queue: string, names: readonly string[], limit: number, now: number): Promise<ClaimedJob[]> {
     if (names.length === 0 || limit < 1) return this.read('claim jobs', () => []);
     return this.write('claim jobs', () => {
       this.statement("UPDATE bw_jobs SET state = 'pending' WHERE state = 'scheduled' AND queue = ? AND run_at <= ?").run(queue, now);
-      const rows = this.statement(
+      const rows = this.claimStatement(
         `UPDATE bw_jobs SET state = 'running', attempts = attempts + 1, started_at = ?, owner = ?, lease_until = ?, cancel_requested = 0
          WHERE rowid IN (SELECT rowid FROM bw_jobs WHERE state = 'pending' AND queue = ? AND run_at <= ? AND name IN (${marks(names.length)})
                          ORDER BY priority DESC, run_at, id LIMIT ?)
-         RETURNING ${JOB_COLUMNS}`,
+         RETURNING ${CLAIM_COLUMNS}`,
       ).all(now, this.owner, now + this.settings.leaseMs, queue, now, ...names, limit);
-      return rows.map(toJob).toSorted(byClaimOrder);
+      return inClaimOrder(rows.map((values) => toClaimedJob(values, queue)));
     });
   }
 
@@ -489,6 +495,21 @@ export class SqliteJobStore implements JobStore {
     if (statement === undefined) {
       statement = this.connection().prepare(sql);
       this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** A claim statement, prepared once per connection: rows as arrays of CLAIM_COLUMNS values where the driver can (see `prepareValues`). */
+  private claimStatement(sql: string): SqliteValuesStatement {
+    let statement = this.claimStatements.get(sql);
+    if (statement === undefined) {
+      const db = this.connection();
+      if (db.prepareValues !== undefined) statement = db.prepareValues(sql);
+      else {
+        const byName = db.prepare(sql);
+        statement = { all: (...params) => byName.all(...params).map(claimValues) };
+      }
+      this.claimStatements.set(sql, statement);
     }
     return statement;
   }
