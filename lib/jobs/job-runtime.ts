@@ -112,15 +112,16 @@ export class JobRuntime implements FeedEvents {
   }
 
   /** Writes new jobs (group commit) and wakes the queues that run them. */
-  async insert(jobs: NewJob[]): Promise<InsertResult[]> {
-    await this.whenOpen();
-    const results = await this.writes.insert(jobs);
-    this.inserted(results);
-    return results;
+  insert(jobs: NewJob[]): Promise<InsertResult[]> {
+    // Before bootstrap has opened the store, enqueues wait for it.
+    if (this.phase === 'new') return this.ready.then(() => this.insert(jobs));
+    if (this.phase === 'failed') return Promise.reject(new JobStoreClosedError(`Job store ${this.store.description} could not be opened: ${describeError(this.openError)}`));
+    if (this.phase === 'closed') return Promise.reject(new JobStoreClosedError(`Job store ${this.store.description} is closed: the application has stopped`));
+    return this.writes.insert(jobs).then((results) => this.inserted(results));
   }
 
-  /** Jobs are in the store (enqueued, or inserted by a schedule's tick): said, and the queues that run them woken. */
-  private inserted(results: readonly InsertResult[]): void {
+  /** Committed (enqueued, or inserted by a schedule's tick): said in events and to the queues that run the new jobs. */
+  private inserted<T extends readonly InsertResult[]>(results: T): T {
     const now = Date.now();
     for (const { job, created } of results) {
       if (!created) continue;
@@ -128,6 +129,7 @@ export class JobRuntime implements FeedEvents {
       if (!this.handlers.has(job.name)) this.warnUnhandledName(job.name);
       this.feeds.get(job.queue)?.noteRunAt(job.runAt, now);
     }
+    return results;
   }
 
   /** Shutdown, after the queues drained: what a store that does not survive the process loses is named. */

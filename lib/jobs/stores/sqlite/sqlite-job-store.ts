@@ -40,6 +40,11 @@ const ACTIVE = "('scheduled', 'pending', 'running')";
 // cancel_requested is left as it is: only a running row's is read, and every claim resets it.
 const RELEASE = 'owner = NULL, lease_until = NULL';
 const MINE = "id = ? AND state = 'running' AND owner = ?";
+// The statements of the enqueue path, made once: a statement is looked up by its text, and a text built at each
+// call would be flattened and hashed again for every enqueue.
+const INSERT_JOB = `INSERT INTO bw_jobs (id, name, queue, state, payload, key, priority, max_attempts, run_at, created_at, options, trace)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const ACTIVE_BY_KEY = `SELECT ${JOB_COLUMNS} FROM bw_jobs WHERE queue = ? AND key = ? AND state IN ${ACTIVE}`;
 /** Rows per DELETE of the sweep: each statement stays short, so other writers and the event loop are not held up. */
 const SWEEP_BATCH = 1_000;
 
@@ -147,14 +152,10 @@ export class SqliteJobStore implements JobStore {
   /** insert()'s work, inside the caller's transaction. */
   private insertRows(jobs: readonly NewJob[], now: number): InsertResult[] {
     const results: InsertResult[] = [];
-    const byKey = this.statement(`SELECT ${JOB_COLUMNS} FROM bw_jobs WHERE queue = ? AND key = ? AND state IN ${ACTIVE}`);
-    const add = this.statement(
-      `INSERT INTO bw_jobs (id, name, queue, state, payload, key, priority, max_attempts, run_at, created_at, options, trace)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
+    const add = this.statement(INSERT_JOB);
     for (const job of jobs) {
       if (job.key !== null) {
-        const existing = byKey.get(job.queue, job.key);
+        const existing = this.statement(ACTIVE_BY_KEY).get(job.queue, job.key);
         if (existing !== undefined) {
           results.push({ job: toJob(existing), created: false });
           continue;
