@@ -10,3 +10,5 @@ export const DEFAULT_QUEUE = 'default';
 export const SHUTDOWN_GRACE_MS = 1_000;
 /** Metadata key that `@Job()` sets on a class. */
 export const JOB_METADATA = 'nestjs-background-work:job';
+/** Metadata key under which `@Recurring()` lists a class's schedules. */
+export const RECURRING_METADATA = 'nestjs-background-work:recurring';

@@ -7,6 +7,11 @@ import type { WorkerThreadsOptions } from './threads/worker-threads.options.js';
 export interface BackgroundWorkModuleOptions {
   /** Milliseconds for the whole stop: hosted services plus queue drain. Default 30_000 (.NET HostOptions, Kubernetes). */
   shutdownTimeout?: number;
+  /**
+   * Milliseconds that start-up (every `starting()`, `start()` and `started()`) may take before bootstrap fails naming
+   * the services still starting (.NET HostOptions.StartupTimeout). Default: none.
+   */
+  startupTimeout?: number;
   /** The default queue, injected as `BackgroundQueue`. */
   queue?: QueueOptions;
   /** Named queues, injected with `@InjectQueue(name)`. */

@@ -11,6 +11,7 @@ export type { EnqueueOptions, WorkContext, WorkFunction, WorkItem, WorkState } f
 export { BackgroundHost, type HostedServiceInfo, type HostedServiceState } from './hosting/background-host.js';
 export { BackgroundService, ServiceStoppingError } from './hosting/background-service.js';
 export { HostedService, type HostedServiceOptions } from './hosting/hosted-service.js';
+export { PeriodicService, type PeriodicServiceOptions, type PeriodicServiceStats } from './hosting/periodic-service.js';
 export { HostedServiceStartError } from './hosting/service-runner.js';
 
 export { WorkerThreads, type RunTaskOptions, type TimePercentiles, type WorkerThreadsStats } from './threads/worker-threads.js';
@@ -19,6 +20,7 @@ export type { TaskContext } from './threads/task-context.js';
 
 export { BackgroundJobs, type JobRequest } from './jobs/background-jobs.js';
 export { Job, type JobHandlerOptions } from './jobs/job.decorator.js';
+export { Recurring, type RecurringOptions } from './jobs/recurring.decorator.js';
 export { JobStalledError, JobStoreClosedError } from './jobs/job.errors.js';
 export { MAX_PAYLOAD_BYTES } from './jobs/job-payload.js';
 export type {
@@ -31,6 +33,8 @@ export type {
   JobOptions,
   JobRecord,
   JobState,
+  ScheduleOptions,
+  ScheduleRecord,
 } from './jobs/job.types.js';
 export type { JobStore } from './jobs/stores/job-store.js';
 export { memoryStore, type MemoryStoreOptions, type RetentionOptions } from './jobs/stores/memory-store.js';

@@ -9,6 +9,8 @@ import { MAX_TIMER_DELAY, checkBoolean, checkNumber, checkObject, checkOneOf, ch
 
 export interface ResolvedModuleOptions {
   shutdownTimeout: number;
+  /** Infinity: none. */
+  startupTimeout: number;
   queue: ResolvedQueueOptions;
   queues: Record<string, ResolvedQueueOptions>;
   startConcurrently: boolean;
@@ -20,15 +22,23 @@ export interface ResolvedModuleOptions {
 
 const STORE_METHODS = ['open', 'close', 'insert', 'claim', 'settle', 'renew', 'recover', 'get', 'list', 'cancel', 'retry', 'counts', 'countsByQueue', 'nextRunAt', 'oldestPending', 'sweep'] as const;
 
+/** The schedule calls of the store seam: a store has all of them or none. */
+const SCHEDULE_METHODS = ['upsertSchedule', 'removeSchedule', 'listSchedules', 'fireDue'] as const;
+
 function checkStore(path: string, value: unknown): JobStore {
   const missing = value !== null && typeof value === 'object' ? STORE_METHODS.filter((m) => typeof (value as Record<string, unknown>)[m] !== 'function') : STORE_METHODS;
   if (missing.length > 0) {
     throw new TypeError(`${path} must be a job store such as memoryStore() or sqliteStore({ path }), got ${describe(value)}${value !== null && typeof value === 'object' ? ` (it has no ${missing.join(', ')})` : ''}`);
   }
+  const scheduling = SCHEDULE_METHODS.filter((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+  if (scheduling.length > 0 && scheduling.length < SCHEDULE_METHODS.length) {
+    const absent = SCHEDULE_METHODS.filter((m) => !scheduling.includes(m));
+    throw new TypeError(`${path} has ${scheduling.join(', ')} but not ${absent.join(', ')}: a job store has all the schedule calls or none`);
+  }
   return value as JobStore;
 }
 
-const MODULE_KEYS = ['shutdownTimeout', 'queue', 'queues', 'startConcurrently', 'stopConcurrently', 'onServiceError', 'threads', 'store'] as const;
+const MODULE_KEYS = ['shutdownTimeout', 'queue', 'queues', 'startConcurrently', 'stopConcurrently', 'onServiceError', 'threads', 'store', 'startupTimeout'] as const;
 const PATH = 'BackgroundWorkModule options';
 
 /** Validates the module options (a bad value is a TypeError or RangeError naming it) and fills the defaults. */
@@ -50,6 +60,10 @@ export function resolveModuleOptions(value: unknown): ResolvedModuleOptions {
       options.shutdownTimeout === undefined
         ? 30_000
         : checkNumber(`${PATH}.shutdownTimeout`, options.shutdownTimeout, { min: 0, max: MAX_TIMER_DELAY }),
+    startupTimeout:
+      options.startupTimeout === undefined
+        ? Infinity
+        : checkNumber(`${PATH}.startupTimeout`, options.startupTimeout, { min: 1, max: MAX_TIMER_DELAY, infinity: true }),
     queue: resolveQueueOptions(`${PATH}.queue`, options.queue),
     queues,
     startConcurrently: options.startConcurrently === undefined ? false : checkBoolean(`${PATH}.startConcurrently`, options.startConcurrently),

@@ -1,11 +1,9 @@
 import { Module } from '@nestjs/common';
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { TerminusModule } from '@nestjs/terminus';
 import { BackgroundWorkDashboardModule, BackgroundWorkModule, sqliteStore } from 'nestjs-background-work';
 import { EmailService } from './email.service.js';
 import { EmailsController } from './emails.controller.js';
-import { ExchangeRatesService } from './exchange-rates.service.js';
+import { ExchangeRates } from './exchange-rates.js';
 import { HealthController } from './health.controller.js';
 import { MailerService } from './mailer.service.js';
 import { Outbox } from './outbox.js';
@@ -13,24 +11,19 @@ import { OutboxPoller } from './outbox.poller.js';
 import { RatesController } from './rates.controller.js';
 import { ReportsController } from './reports.controller.js';
 import { ReportsService } from './reports.service.js';
-import { sampleConfigProvider } from './sample.config.js';
+import { RefreshExchangeRates } from './refresh-exchange-rates.job.js';
+import { jobsFile, sampleConfigProvider } from './sample.config.js';
 import { SmtpSinkService } from './smtp-sink.service.js';
 import { SendEmail } from './send-email.job.js';
 import { StatusController } from './status.controller.js';
 import { ThumbnailsController } from './thumbnails.controller.js';
 import { ThumbnailsService } from './thumbnails.service.js';
 
-/** The durable jobs' file: `sample/data/jobs.db` under the working directory unless SAMPLE_JOBS_DB says otherwise. */
-function jobsFile(): string {
-  const path = resolve(process.env.SAMPLE_JOBS_DB || 'sample/data/jobs.db');
-  mkdirSync(dirname(path), { recursive: true });
-  return path;
-}
-
 @Module({
   imports: [
     BackgroundWorkModule.forRoot({
-      // Emails are durable jobs kept in a SQLite file: queued ones survive Ctrl+C, a crash and kill -9.
+      // Emails are durable jobs kept in a SQLite file: queued ones survive Ctrl+C, a crash and kill -9. The rates
+      // refresh is a recurring job kept there too, fired once per tick however many processes share the file.
       store: sqliteStore({ path: jobsFile() }),
       queues: {
         // Two sends at a time; a failed send is tried twice more after 200 then 400 ms; one attempt may take 10 s.
@@ -56,7 +49,8 @@ function jobsFile(): string {
     EmailService,
     SendEmail,
     OutboxPoller,
-    ExchangeRatesService,
+    ExchangeRates,
+    RefreshExchangeRates,
     ThumbnailsService,
     ReportsService,
   ],

@@ -1,13 +1,13 @@
 import { Controller, Get } from '@nestjs/common';
-import { ExchangeRatesService, type RatesSnapshot } from './exchange-rates.service.js';
+import { ExchangeRates, type RatesSnapshot } from './exchange-rates.js';
 
-/** Reads the cache that ExchangeRatesService keeps warm: a request never waits for a refresh. */
+/** Reads the rates that the recurring job RefreshExchangeRates keeps fresh: a request never waits for a refresh. */
 @Controller('rates')
 export class RatesController {
-  constructor(private readonly rates: ExchangeRatesService) {}
+  constructor(private readonly rates: ExchangeRates) {}
 
   @Get()
-  current(): RatesSnapshot {
-    return this.rates.current;
+  current(): Promise<RatesSnapshot> {
+    return this.rates.current();
   }
 }

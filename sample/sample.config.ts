@@ -1,4 +1,6 @@
 import type { Provider } from '@nestjs/common';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 /** The sample's settings. Everything has a default, so `npm start` needs no environment at all. */
 export interface SampleConfig {
@@ -8,8 +10,15 @@ export interface SampleConfig {
   emailDelayMs: number;
   /** How often the outbox poller looks for events. */
   outboxPollMs: number;
-  /** How often the exchange-rate cache is refreshed. */
-  ratesRefreshMs: number;
+  /** The file the exchange rates are kept in, shared by every process of the app (next to the jobs' file). */
+  ratesFile: string;
+}
+
+/** The durable jobs' file: `sample/data/jobs.db` under the working directory unless SAMPLE_JOBS_DB says otherwise. */
+export function jobsFile(): string {
+  const path = resolve(process.env.SAMPLE_JOBS_DB || 'sample/data/jobs.db');
+  mkdirSync(dirname(path), { recursive: true });
+  return path;
 }
 
 /** Injection token of `SampleConfig`; tests replace it with `overrideProvider(SAMPLE_CONFIG)`. */
@@ -31,6 +40,6 @@ export const sampleConfigProvider: Provider = {
     smtpPort: intFromEnv('SMTP_PORT', 0),
     emailDelayMs: intFromEnv('SAMPLE_EMAIL_DELAY_MS', 1_500),
     outboxPollMs: intFromEnv('SAMPLE_OUTBOX_POLL_MS', 5_000),
-    ratesRefreshMs: intFromEnv('SAMPLE_RATES_REFRESH_MS', 10_000),
+    ratesFile: resolve(dirname(jobsFile()), 'rates.json'),
   }),
 };

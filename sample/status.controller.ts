@@ -17,8 +17,10 @@ export class StatusController {
   async status(): Promise<object> {
     return {
       queues: { default: this.queue.stats(), email: this.emailQueue.stats(), cpu: this.cpuQueue.stats() },
-      // Durable jobs in the SQLite file, by state (the emails).
+      // Durable jobs in the SQLite file, by state (the emails, the rates refreshes).
       jobs: await this.jobs.stats(),
+      // Recurring schedules in the file, each with its next tick.
+      schedules: await this.jobs.schedules(),
       // Threads, tasks queued and running, utilization, run and wait time percentiles (ms).
       threads: this.threads.stats(),
       // An Error serializes as {}: show a failed service's message instead.

@@ -20,7 +20,7 @@ process.env.SAMPLE_JOBS_DB = jobsFolder.file();
 const { AppModule } = await import('../sample/app.module.js');
 
 // Short delays keep the email side of the sample quiet and fast; the SMTP sink takes any free port.
-const config: SampleConfig = { smtpPort: 0, emailDelayMs: 20, outboxPollMs: 50, ratesRefreshMs: 100 };
+const config: SampleConfig = { smtpPort: 0, emailDelayMs: 20, outboxPollMs: 50, ratesFile: jobsFolder.file('rates.json') };
 // Generous: worker threads compile the .ts task files on first use, and CI machines are slow.
 const DONE = { timeout: 60_000, interval: 25 };
 // Set SAMPLE_CPU_OUTPUT=/some/dir to keep the thumbnails and PDFs the test makes, to look at them.

@@ -23,7 +23,7 @@ async function startSample(config: SampleConfig): Promise<{ app: INestApplicatio
 }
 
 // Short delays keep the test fast; the SMTP sink takes any free port.
-const config: SampleConfig = { smtpPort: 0, emailDelayMs: 20, outboxPollMs: 50, ratesRefreshMs: 100 };
+const config: SampleConfig = { smtpPort: 0, emailDelayMs: 20, outboxPollMs: 50, ratesFile: folder.file('rates.json') };
 const WAIT = { timeout: 10_000, interval: 20 };
 
 describe('sample app', () => {
@@ -81,6 +81,7 @@ describe('sample app', () => {
       queues: Record<string, { succeeded: number; concurrency: number }>;
       jobs: Record<string, number>;
       services: { name: string; state: string }[];
+      schedules: unknown[];
     };
     expect(status.queues.email).toMatchObject({ concurrency: 2 });
     expect(status.jobs.succeeded).toBeGreaterThanOrEqual(1);
@@ -89,8 +90,23 @@ describe('sample app', () => {
     expect(status.services).toEqual([
       { name: 'SmtpSinkService', order: -10, state: 'running' },
       { name: 'OutboxPoller', order: 0, state: 'running' },
-      { name: 'ExchangeRatesService', order: 0, state: 'running' },
     ]);
+    expect(status.schedules).toEqual([
+      expect.objectContaining({ id: 'refresh-exchange-rates', cron: '*/10 * * * * *', tz: 'UTC', overlap: 'skip', misfire: 'skip', source: 'decorator' }),
+    ]);
+  });
+
+  it('serves exchange rates that a recurring job refreshes every 10 s', { timeout: 20_000 }, async () => {
+    const first = (await (await fetch(`${base}/rates`)).json()) as { base: string; rates: Record<string, number>; updatedAt: string };
+    expect(first.base).toBe('EUR');
+    expect(Object.keys(first.rates)).toEqual(['USD', 'GBP', 'JPY', 'CHF']);
+    // The next tick is at most 10 s away.
+    await vi.waitFor(async () => {
+      const now = (await (await fetch(`${base}/rates`)).json()) as { updatedAt: string };
+      expect(now.updatedAt).not.toBe(first.updatedAt);
+    }, { timeout: 15_000, interval: 200 });
+    const runs = (await (await fetch(`${base}/status`)).json()) as { schedules: { lastJobId?: string }[] };
+    expect(runs.schedules[0].lastJobId).toBeDefined();
   });
 
   it.each([
@@ -117,7 +133,7 @@ describe('sample app', () => {
     const first = app.get(SmtpSinkService);
     for (const n of [1, 2, 3, 4, 5]) expect((await post({ to: `drain${n}@example.com`, subject: `Drain ${n}`, body: 'b' })).status).toBe(202);
     await app.close();
-    expect(host.services().map((s) => s.state)).toEqual(['stopped', 'stopped', 'stopped']);
+    expect(host.services().map((s) => s.state)).toEqual(['stopped', 'stopped']);
     const sentBefore = first.received.map((m) => m.subject);
     expect(sentBefore.length).toBeLessThan(5);
 

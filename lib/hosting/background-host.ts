@@ -20,6 +20,8 @@ export interface ServiceEntry {
   error?: unknown;
   /** Whether `start()` completed, so that `stop()` is owed. */
   started: boolean;
+  /** The start-up step the service is in while one runs: what a start that never ends is named by. */
+  step?: 'starting()' | 'start()' | 'started()';
 }
 
 /** Fires once and replays to late subscribers, then completes. */

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { BACKGROUND_WORK_OPTIONS, LOG_CONTEXT, SHUTDOWN_GRACE_MS } from '../background-work.constants.js';
 import { count, describeError, describeReason, errorStack } from '../log-text.js';
+import { TimeoutError } from '../queue/queue.errors.js';
 import type { DrainReport } from '../queue/background-queue.js';
 import { QueueRegistry } from '../queue/queue-registry.js';
 import type { ResolvedModuleOptions } from '../resolve-module-options.js';
@@ -40,6 +41,8 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     () => this.cancelStart(),
   );
   private stopRequested = false;
+  /** A `stopApplication()` made during start-up without shutdown hooks: carried out once start-up is over. */
+  private stopAfterStart: { reason: unknown } | undefined = undefined;
   /** What `stopApplication()` was asked with, for the first line of the stop. */
   private stopReason: string | undefined = undefined;
   private startAbandoned = false;
@@ -60,13 +63,15 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     this.phase = 'starting';
     // A standalone application context enables its shutdown hooks only once bootstrap is over: look again then.
     if (!this.signals.attach()) setImmediate(() => this.warnWithoutShutdownHooks());
+    // From now on stopApplication() acts at once: during start-up it aborts the start signal, as SIGTERM does.
+    this.host.handleStops((reason) => this.requestStop(reason));
     const began = performance.now();
     this.entries = this.explorer.explore();
     this.host.register(this.entries);
     // The store first: a service's start() may enqueue jobs, and a store that cannot open fails bootstrap now.
     await this.jobs.open();
     this.starting = this.runner.start(this.entries, this.startAbort.signal, () => AbortSignal.timeout(this.options.shutdownTimeout));
-    await this.startOrAbandon(this.starting);
+    await this.watchStart(this.starting);
     if (this.phase !== 'starting') return; // shutdown began while starting
     for (const entry of this.entries) {
       if (entry.instance instanceof BackgroundService) this.watch(entry, entry.instance);
@@ -74,11 +79,13 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     this.phase = 'running';
     this.jobs.startFeeds(); // after the services: a handler may need one of them
     this.host.emit('started');
-    this.host.handleStops((reason) => this.requestStop(reason));
     if (this.entries.length > 0) {
       const names = this.entries.map((e) => e.name).join(', ');
       this.logger.log(`Started ${count(this.entries.length, 'hosted service')} in ${Math.round(performance.now() - began)} ms: ${names}`);
     }
+    const deferred = this.stopAfterStart;
+    this.stopAfterStart = undefined;
+    if (deferred !== undefined) this.requestStop(deferred.reason);
   }
 
   private warnWithoutShutdownHooks(): void {
@@ -94,36 +101,76 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
   }
 
   /**
-   * Waits for the start phase; once its signal has aborted, waits at most `shutdownTimeout` more and then fails
-   * bootstrap naming the services still starting, so that a start that ignores its signal cannot hang shutdown.
+   * Waits for the start phase, and gives it up (naming the services still starting) when it outlives
+   * `startupTimeout`, or `shutdownTimeout` after its signal aborted: a start that ignores its signal can neither
+   * hang bootstrap nor shutdown.
    */
-  private startOrAbandon(starting: Promise<void>): Promise<void> {
+  private async watchStart(starting: Promise<void>): Promise<void> {
+    const { startupTimeout, shutdownTimeout } = this.options;
+    const timers: NodeJS.Timeout[] = [];
     const signal = this.startAbort.signal;
-    const abandoned = new Promise<void>((_, reject) => {
-      const onAbort = (): void => {
-        const timer = setTimeout(() => {
-          const stuck = this.entries.filter((e) => e.state === 'starting');
-          const names = stuck.map((e) => e.name).join(', ');
-          const cause = new Error(`start() ignored its aborted signal for ${this.options.shutdownTimeout} ms after shutdown began and was abandoned`);
-          for (const entry of stuck) {
-            entry.state = 'failed';
-            entry.error = cause;
-          }
-          this.startAbandoned = true;
-          this.logger.error(`Hosted services still starting ${this.options.shutdownTimeout} ms after shutdown began were abandoned: ${names}`);
-          reject(new HostedServiceStartError(names, cause));
-        }, this.options.shutdownTimeout);
-        starting.then(() => clearTimeout(timer), () => clearTimeout(timer));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      starting.then(() => signal.removeEventListener('abort', onAbort), () => signal.removeEventListener('abort', onAbort));
-    });
-    return Promise.race([starting, abandoned]);
+    let onAbort: (() => void) | undefined;
+    const end = await Promise.race([
+      starting.then(
+        () => 'settled' as const,
+        () => 'settled' as const,
+      ),
+      new Promise<'timeout'>((resolve) => {
+        if (startupTimeout !== Infinity) timers.push(setTimeout(() => resolve('timeout'), startupTimeout));
+      }),
+      new Promise<'ignored'>((resolve) => {
+        onAbort = () => timers.push(setTimeout(() => resolve('ignored'), shutdownTimeout));
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+    for (const timer of timers) clearTimeout(timer);
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+    if (end === 'settled') return starting;
+    if (end === 'timeout') return this.timeOutStart(starting);
+    // Shutdown began, and a start() ignored its aborted signal: the stop that follows stops what did start.
+    const cause = new Error(`start() ignored its aborted signal for ${shutdownTimeout} ms after shutdown began and was abandoned`);
+    const stuck = this.giveUpStart(cause);
+    this.logger.error(`Hosted services still starting ${shutdownTimeout} ms after shutdown began were abandoned: ${stuck}`);
+    throw new HostedServiceStartError(stuck, cause);
+  }
+
+  /**
+   * Start-up outlived `startupTimeout` (.NET HostOptions.StartupTimeout): the start signal aborts with a
+   * TimeoutError, a start that honours it gets a moment to end, the services already started are stopped in
+   * reverse order, and bootstrap fails naming the services that were still starting.
+   */
+  private async timeOutStart(starting: Promise<void>): Promise<never> {
+    const limit = this.options.startupTimeout;
+    const stuck = this.entries.filter((e) => e.step !== undefined);
+    const names = stuck.map((e) => `${e.name} (in ${e.step})`).join(', ');
+    const error = new TimeoutError(limit, `Start-up took longer than the startupTimeout of ${limit} ms; still starting: ${names}`);
+    this.runner.abandon();
+    this.startAbort.abort(error);
+    await settlesBefore(starting.catch(ignore), AbortSignal.timeout(SHUTDOWN_GRACE_MS));
+    this.giveUpStart(error, stuck);
+    const started = this.entries.filter((e) => e.started).length;
+    this.logger.error(`${error.message}${started > 0 ? `; stopping the ${started} already started` : ''}`);
+    await this.runner.rollback(this.entries, AbortSignal.timeout(this.options.shutdownTimeout));
+    throw new HostedServiceStartError(stuck.map((e) => e.name).join(', '), error);
+  }
+
+  /** Marks the services still starting failed with `cause`, and stops any other from starting. Returns their names. */
+  private giveUpStart(cause: Error, stuck = this.entries.filter((e) => e.step !== undefined)): string {
+    this.runner.abandon();
+    this.startAbandoned = true;
+    for (const entry of stuck) {
+      entry.state = 'failed';
+      entry.error = cause;
+    }
+    return stuck.map((e) => e.name).join(', ');
   }
 
   beforeApplicationShutdown(signal?: string): Promise<void> {
     this.signals.attach(); // hooks enabled late are still there until Nest's shutdown ends
-    this.stopping ??= this.stop(signal !== undefined ? signal : this.stopReason !== undefined ? this.stopReason : 'app.close()');
+    this.signals.shutdownBegan();
+    // A signal raised by stopApplication() is named as that: the first line says what really began the stop.
+    this.stopping ??= this.stop(this.stopReason ?? signal ?? 'app.close()');
     return this.stopping;
   }
 
@@ -132,11 +179,25 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     if (signal === undefined) this.signals.dispose();
   }
 
-  /** `BackgroundHost.stopApplication()` lands here once start-up is over. */
+  /** `BackgroundHost.stopApplication()` lands here (from bootstrap on; one made earlier is handed over then). */
   private requestStop(reason: unknown): void {
     if (this.stopRequested || this.phase === 'stopping' || this.phase === 'stopped') return;
-    this.stopRequested = true;
     const why = reason === undefined ? '' : `: ${describeReason(reason)}`;
+    if (this.phase === 'idle' || this.phase === 'starting') {
+      if (this.stopAfterStart !== undefined) return;
+      this.logger.log(`Application stop requested during start-up${why}`);
+      this.stopReason = `stopApplication()${why}`;
+      // With shutdown hooks, the very path of SIGTERM: the signal guard aborts the start signal and Nest shuts down.
+      if (this.signals.raise()) {
+        this.stopRequested = true;
+        return;
+      }
+      // Without them, the same effect by hand: the start signal aborts now, and the stop follows start-up.
+      this.cancelStart();
+      this.stopAfterStart = { reason };
+      return;
+    }
+    this.stopRequested = true;
     this.stopReason = `stopApplication()${why}`;
     this.logger.log(`Application stop requested${why}`);
     if (this.signals.raise()) return;
@@ -190,14 +251,17 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
       this.options.shutdownTimeout,
     );
     const deadline = deadlineController.signal;
+    this.jobs.stopScheduling(); // a tick during the stop would only add work that this process will not run
     try {
-      this.host.emit('stopping');
       if (wasStarting && this.starting && !this.startAbandoned) {
         this.startAbort.abort(new ServiceStoppingError());
         this.logger.warn('Shutdown began while hosted services were starting; waiting for their start to end');
         await settlesBefore(this.starting.catch(ignore), deadline);
       }
       const started = this.entries.filter((e) => e.started).toReversed();
+      // .NET's order: the services' stopping() hooks, then ApplicationStopping, then their stop().
+      await this.runner.stopping(started, deadline);
+      this.host.emit('stopping');
       const outcomes = await this.runner.stop(started, deadline);
 
       this.queues.closeAll();

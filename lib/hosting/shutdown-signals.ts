@@ -6,6 +6,8 @@ type Signal = (typeof SIGNALS)[number];
 type Phase = 'running' | 'stopping' | 'stopped';
 /** A second signal this soon after the first is the same keypress delivered twice, not a second request. */
 const DUPLICATE_SIGNAL_MS = 500;
+/** How long a raised signal holds the event loop open at most, should nothing handle it. */
+const HOLD_MS = 10_000;
 
 /**
  * Works beside Nest's shutdown hooks (`app.enableShutdownHooks()`). Nest removes its listeners once its shutdown has
@@ -18,6 +20,7 @@ export class ShutdownSignalGuard {
   private readonly logger = new Logger(LOG_CONTEXT);
   private readonly attached = new Set<Signal>();
   private receivedAt: number | undefined = undefined;
+  private holding: NodeJS.Timeout | undefined = undefined;
 
   constructor(
     private readonly phase: () => Phase,
@@ -38,16 +41,28 @@ export class ShutdownSignalGuard {
     return SIGNALS.some((signal) => this.othersListen(signal));
   }
 
-  /** Sends the process a signal that Nest listens for, so that Nest runs its whole graceful shutdown. */
+  /**
+   * Sends the process a signal that Nest listens for, so that Nest runs its whole graceful shutdown. A signal is
+   * delivered on a later turn, and signal listeners do not keep the event loop alive: a process with nothing else
+   * to do would end before it, so a timer holds the loop until the shutdown begins (`shutdownBegan()`).
+   */
   raise(): boolean {
     this.attach();
     const signal = SIGNALS.find((s) => this.othersListen(s));
     if (signal === undefined) return false;
+    this.holding ??= setTimeout(() => {}, HOLD_MS);
     process.kill(process.pid, signal);
     return true;
   }
 
+  /** The shutdown has begun: it keeps the loop alive by itself from here (its deadline timer). */
+  shutdownBegan(): void {
+    clearTimeout(this.holding);
+    this.holding = undefined;
+  }
+
   dispose(): void {
+    this.shutdownBegan();
     for (const signal of this.attached) process.removeListener(signal, this.onSignal);
     this.attached.clear();
   }

@@ -2,21 +2,34 @@ import { Injectable, type Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Observable } from 'rxjs';
 import { CancelledError, QueueClosedError } from '../queue/queue.errors.js';
+import type { BackgroundQueue } from '../queue/background-queue.js';
 import { QueueRegistry } from '../queue/queue-registry.js';
 import { resolvePriority, resolveTimeout } from '../queue/resolve-queue-options.js';
 import { resolveRetryPolicy } from '../queue/retry-policy.js';
 import { MAX_TIMER_DELAY, checkNumber, checkObject, checkOneOf, checkString, describe } from '../validation.js';
 import type { JobOverrides } from './job-feed.js';
-import { jobMetadataOf } from './job-handler.explorer.js';
+import { jobMetadataOf, type JobHandlerEntry } from './job-handler.explorer.js';
+import { checkScheduleId, resolveTiming } from './job-scheduler.js';
 import { newJobId } from './job-ids.js';
 import { serializePayload } from './job-payload.js';
-import { toJobRecord, toStoredError } from './job-record.js';
+import { toJobRecord, toScheduleRecord, toStoredError } from './job-record.js';
 import { JobRuntime } from './job-runtime.js';
-import { JOB_STATES, type JobEvent, type JobHandler, type JobListFilter, type JobOptions, type JobRecord, type JobState } from './job.types.js';
+import {
+  JOB_STATES,
+  type JobEvent,
+  type JobHandler,
+  type JobListFilter,
+  type JobOptions,
+  type JobRecord,
+  type JobState,
+  type ScheduleOptions,
+  type ScheduleRecord,
+} from './job.types.js';
 import type { NewJob } from './stores/job-store.js';
 
 const JOB_OPTION_KEYS = ['key', 'delay', 'runAt', 'priority', 'retry', 'timeout', 'queue'] as const;
 const LIST_KEYS = ['queue', 'name', 'key', 'state', 'limit', 'after', 'order'] as const;
+const SCHEDULE_KEYS = ['tz', 'overlap', 'misfire', 'queue', 'priority', 'retry', 'timeout'] as const;
 const MAX_KEY_LENGTH = 512;
 
 /** A job to enqueue: its handler class or its name, its payload and options. */
@@ -150,34 +163,81 @@ export class BackgroundJobs {
     }
   }
 
+  // ---- recurring schedules --------------------------------------------------------------------------------------
+
+  /**
+   * Creates the schedule `id`, or replaces it (Hangfire's AddOrUpdate): at each time `cron` names, in `options.tz`
+   * (default UTC), one `job` with `payload` (default `{}`) is inserted in the store. On a durable store each tick
+   * fires once across every process and restart. Replacing a schedule with the same cron and time zone keeps its
+   * next tick. Resolves with the stored schedule; rejects with a TypeError or RangeError naming a bad argument (an
+   * invalid cron or time zone among them), or when `id` is a `@Recurring`'s of this process.
+   */
+  async schedule<P>(id: string, cron: string, job: Type<JobHandler<P>> | string, payload?: P, options?: ScheduleOptions): Promise<ScheduleRecord<P>> {
+    const method = 'BackgroundJobs.schedule';
+    const scheduleId = checkScheduleId(`${method}(id)`, id);
+    const expression = checkString(`${method}(cron)`, cron);
+    const { name, defaults } = this.resolveJob(method, job);
+    const path = `${method} options`;
+    const o = options === undefined ? {} : checkObject(path, options, SCHEDULE_KEYS);
+    const timing = resolveTiming(path, o);
+    const handler = this.runtime.handlers.get(name);
+    const queue = this.resolveQueue(path, o, handler, defaults);
+    const payloadText = serializePayload('payload', payload === undefined ? {} : payload);
+    const runOptions = this.runOptions(path, o, handler, queue);
+    const scheduler = this.runtime.scheduler;
+    scheduler.checkSupported(method);
+    const times = await scheduler.compile(`${method}(cron)`, expression, timing.tz);
+    await this.runtime.whenOpen();
+    const declaredBy = scheduler.declaredBy(scheduleId);
+    if (declaredBy !== undefined) {
+      throw new RangeError(`${method}(id): "${scheduleId}" is the schedule of @Recurring on ${declaredBy}; give this one another id`);
+    }
+    const stored = await scheduler.put({
+      id: scheduleId,
+      cron: expression,
+      ...timing,
+      source: 'call',
+      name,
+      queue: queue.name,
+      payload: payloadText,
+      ...runOptions,
+      nextRunAt: times.next(Date.now()) ?? null,
+    });
+    return toScheduleRecord<P>(stored);
+  }
+
+  /**
+   * Deletes the schedule `id`: no tick fires from now on; jobs it already inserted stay. False when there was none.
+   * A `@Recurring`'s schedule of this process is refused (remove the decorator: it would come back at the next start).
+   */
+  async unschedule(id: string): Promise<boolean> {
+    const method = 'BackgroundJobs.unschedule';
+    const scheduleId = checkScheduleId(`${method}(id)`, id);
+    this.runtime.scheduler.checkSupported(method);
+    await this.runtime.whenOpen();
+    const declaredBy = this.runtime.scheduler.declaredBy(scheduleId);
+    if (declaredBy !== undefined) {
+      throw new RangeError(`${method}(id): "${scheduleId}" is declared by @Recurring on ${declaredBy}; remove the decorator instead`);
+    }
+    return this.runtime.store.removeSchedule!(scheduleId);
+  }
+
+  /** Every schedule in the store (those of other processes too), by id. */
+  async schedules(): Promise<ScheduleRecord[]> {
+    this.runtime.scheduler.checkSupported('BackgroundJobs.schedules');
+    await this.runtime.whenOpen();
+    return (await this.runtime.store.listSchedules!()).map((row) => toScheduleRecord(row));
+  }
+
   // ---- internals ----------------------------------------------------------------------------------------------
 
   /** Checks one enqueue's arguments and makes its row. Throws at the call site. */
   private prepare(method: string, job: unknown, payload: unknown, options: unknown): NewJob {
-    let name: string;
-    let metadataOptions: Record<string, unknown> = {};
-    if (typeof job === 'string') {
-      name = checkString(`${method}(job)`, job);
-    } else if (typeof job === 'function') {
-      const metadata = jobMetadataOf(this.reflector, job);
-      if (metadata === undefined) {
-        throw new TypeError(`${method}(job): ${(job as Type).name || 'the class'} is not a @Job class; decorate it with @Job(name) and list it in a module's providers`);
-      }
-      name = metadata.name;
-      metadataOptions = (metadata.options ?? {}) as Record<string, unknown>;
-    } else {
-      throw new TypeError(`${method}(job) must be a @Job class or a job name, got ${describe(job)}`);
-    }
+    const { name, defaults } = this.resolveJob(method, job);
     const path = `${method} options`;
     const o = options === undefined ? {} : checkObject(path, options, JOB_OPTION_KEYS);
     const handler = this.runtime.handlers.get(name);
-    const queueName = o.queue !== undefined ? checkString(`${path}.queue`, o.queue) : (handler?.queue.name ?? (metadataOptions.queue as string | undefined));
-    let queue;
-    try {
-      queue = this.queues.get(queueName);
-    } catch (error) {
-      throw new RangeError(`${path}.queue: ${(error as Error).message}`);
-    }
+    const queue = this.resolveQueue(path, o, handler, defaults);
     if (!this.runtime.store.durable && this.runtime.isOpen && queue.isClosing) throw new QueueClosedError(queue.name);
     const payloadText = serializePayload('payload', payload);
     const now = Date.now();
@@ -193,6 +253,44 @@ export class BackgroundJobs {
       key = checkString(`${path}.key`, o.key);
       if (key.length > MAX_KEY_LENGTH) throw new RangeError(`${path}.key must be at most ${MAX_KEY_LENGTH} characters, got ${key.length}`);
     }
+    return {
+      id: newJobId(now),
+      name,
+      queue: queue.name,
+      payload: payloadText,
+      key,
+      ...this.runOptions(path, o, handler, queue),
+      runAt,
+      createdAt: now,
+      trace: null,
+    };
+  }
+
+  /** The job's name, and its `@Job` options when given by class. */
+  private resolveJob(method: string, job: unknown): { name: string; defaults: Record<string, unknown> } {
+    if (typeof job === 'string') return { name: checkString(`${method}(job)`, job), defaults: {} };
+    if (typeof job === 'function') {
+      const metadata = jobMetadataOf(this.reflector, job);
+      if (metadata === undefined) {
+        throw new TypeError(`${method}(job): ${(job as Type).name || 'the class'} is not a @Job class; decorate it with @Job(name) and list it in a module's providers`);
+      }
+      return { name: metadata.name, defaults: (metadata.options ?? {}) as Record<string, unknown> };
+    }
+    throw new TypeError(`${method}(job) must be a @Job class or a job name, got ${describe(job)}`);
+  }
+
+  /** The queue a job runs on: the options', else its handler's, else its `@Job`'s, else the default queue. */
+  private resolveQueue(path: string, o: Record<string, unknown>, handler: JobHandlerEntry | undefined, defaults: Record<string, unknown>): BackgroundQueue {
+    const queueName = o.queue !== undefined ? checkString(`${path}.queue`, o.queue) : (handler?.queue.name ?? (defaults.queue as string | undefined));
+    try {
+      return this.queues.get(queueName);
+    } catch (error) {
+      throw new RangeError(`${path}.queue: ${(error as Error).message}`);
+    }
+  }
+
+  /** The row fields that come from `retry`, `timeout` and `priority`: the options', else the handler's, else the queue's. */
+  private runOptions(path: string, o: Record<string, unknown>, handler: JobHandlerEntry | undefined, queue: BackgroundQueue): Pick<NewJob, 'priority' | 'maxAttempts' | 'options'> {
     const overrides: JobOverrides = {};
     if (o.retry !== undefined) overrides.retry = resolveRetryPolicy(`${path}.retry`, o.retry) ?? null;
     if (o.timeout !== undefined) overrides.timeout = resolveTimeout(`${path}.timeout`, o.timeout) ?? null;
@@ -200,17 +298,9 @@ export class BackgroundJobs {
     const retry = overrides.retry !== undefined ? overrides.retry : defaultRetry;
     const priority = resolvePriority(`${path}.priority`, o.priority, handler?.priority ?? queue.settings.priority);
     return {
-      id: newJobId(now),
-      name,
-      queue: queue.name,
-      payload: payloadText,
-      key,
       priority,
       maxAttempts: retry?.attempts ?? 1,
-      runAt,
-      createdAt: now,
       options: overrides.retry === undefined && overrides.timeout === undefined ? null : JSON.stringify(overrides),
-      trace: null,
     };
   }
 }

@@ -7,6 +7,7 @@ import { resolvePriority, resolveTimeout } from '../queue/resolve-queue-options.
 import { resolveRetryPolicy, type ResolvedRetryPolicy } from '../queue/retry-policy.js';
 import { checkObject, checkString } from '../validation.js';
 import type { JobMetadata } from './job.decorator.js';
+import { recurringMetadataOf } from './recurring.decorator.js';
 import type { JobHandler, JobRecord } from './job.types.js';
 
 const HANDLER_KEYS = ['queue', 'retry', 'timeout', 'priority', 'scope', 'durable'] as const;
@@ -49,6 +50,9 @@ export class JobHandlerExplorer {
     for (const wrapper of this.discovery.getProviders()) {
       const type = typeof wrapper.metatype === 'function' ? (wrapper.metatype as Type<JobHandler>) : undefined;
       const metadata = jobMetadataOf(this.reflector, type);
+      if (type !== undefined && metadata === undefined && recurringMetadataOf(type).length > 0) {
+        throw new TypeError(`@Recurring on ${type.name} needs @Job(name) on the same class: each tick of a schedule inserts that job`);
+      }
       if (type === undefined || metadata === undefined || seen.has(type)) continue;
       seen.add(type);
       const entry = this.entry(type, metadata, wrapper.isDependencyTreeStatic() ? (wrapper.instance as JobHandler | undefined) : undefined);

@@ -1,5 +1,5 @@
-import type { JobError, JobRecord } from './job.types.js';
-import type { StoredJob, StoredJobError } from './stores/job-store.js';
+import type { JobError, JobRecord, ScheduleRecord } from './job.types.js';
+import type { StoredJob, StoredJobError, StoredSchedule } from './stores/job-store.js';
 
 /** A stored row as the public `JobRecord`: JSON parsed, times as Dates, absent values left out. `payload`: see below. */
 export function toJobRecord<P = unknown>(row: StoredJob, payload?: P): JobRecord<P> {
@@ -46,4 +46,24 @@ export function toStoredError(error: unknown, attempt: number, at: number): Stor
     message = String(error);
   }
   return { attempt, name: 'NonError', message, at };
+}
+
+/** A stored schedule as the public `ScheduleRecord`. */
+export function toScheduleRecord<P = unknown>(row: StoredSchedule): ScheduleRecord<P> {
+  const record: ScheduleRecord<P> = {
+    id: row.id,
+    cron: row.cron,
+    tz: row.tz,
+    name: row.name,
+    queue: row.queue,
+    payload: JSON.parse(row.payload) as P,
+    overlap: row.overlap,
+    misfire: row.misfire,
+    source: row.source,
+    createdAt: new Date(row.createdAt),
+    updatedAt: new Date(row.updatedAt),
+  };
+  if (row.nextRunAt !== null) record.nextRunAt = new Date(row.nextRunAt);
+  if (row.lastJobId !== null) record.lastJobId = row.lastJobId;
+  return record;
 }

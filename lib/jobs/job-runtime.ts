@@ -9,6 +9,7 @@ import type { ResolvedModuleOptions } from '../resolve-module-options.js';
 import { JobFeed, type FeedEvents, type JobIdentity } from './job-feed.js';
 import { JobHandlerExplorer, type JobHandlerEntry } from './job-handler.explorer.js';
 import { newJobId } from './job-ids.js';
+import { JobScheduler } from './job-scheduler.js';
 import { JobWrites } from './job-writes.js';
 import { JobStoreClosedError } from './job.errors.js';
 import type { JobEvent, JobEventType } from './job.types.js';
@@ -28,6 +29,8 @@ export class JobRuntime implements FeedEvents {
   readonly events = new Subject<JobEvent>();
   readonly store: JobStore;
   readonly writes: JobWrites;
+  /** Recurring schedules: `@Recurring` and `BackgroundJobs.schedule()`. */
+  readonly scheduler: JobScheduler;
   handlers = new Map<string, JobHandlerEntry>();
   readonly feeds = new Map<string, JobFeed>();
   private readonly logger = new Logger(LOG_CONTEXT);
@@ -46,7 +49,15 @@ export class JobRuntime implements FeedEvents {
   ) {
     this.store = options.store;
     this.writes = new JobWrites(this.store, this.logger, Date.now);
+    this.scheduler = new JobScheduler(this.store, { inserted: (results) => this.inserted(results) }, this.logger);
     this.ready = new Promise((resolve) => (this.markReady = resolve));
+  }
+
+  /** Resolves once the store is open; rejects with JobStoreClosedError when it could not open or has closed. */
+  async whenOpen(): Promise<void> {
+    await this.ready;
+    if (this.phase === 'failed') throw new JobStoreClosedError(`Job store ${this.store.description} could not be opened: ${describeError(this.openError)}`);
+    if (this.phase === 'closed') throw new JobStoreClosedError(`Job store ${this.store.description} is closed: the application has stopped`);
   }
 
   get isOpen(): boolean {
@@ -57,6 +68,8 @@ export class JobRuntime implements FeedEvents {
   async open(): Promise<void> {
     try {
       this.handlers = this.explorer.explore();
+      // Before the store opens: a bad @Recurring fails bootstrap without writing anything.
+      await this.scheduler.check(this.handlers);
       await this.store.open({ owner: this.owner, pid: process.pid, hostname: hostname(), now: Date.now() });
     } catch (error) {
       this.phase = 'failed';
@@ -67,6 +80,7 @@ export class JobRuntime implements FeedEvents {
     this.phase = 'open';
     this.markReady();
     await this.recover();
+    await this.scheduler.sync(this.handlers);
     await this.warnUnhandled();
   }
 
@@ -89,6 +103,12 @@ export class JobRuntime implements FeedEvents {
     this.every(Math.max(100, Math.floor(leaseMs / 3)), () => this.heartbeat());
     if (pollMs !== undefined) this.every(pollMs, () => this.wakeAll());
     this.every(SWEEP_MS, () => this.sweep());
+    this.scheduler.start();
+  }
+
+  /** Shutdown begins: no schedule fires from now on (another process, or the next start, fires what comes due). */
+  stopScheduling(): void {
+    this.scheduler.stop();
   }
 
   /** Writes new jobs (group commit) and wakes the queues that run them. */
@@ -100,8 +120,8 @@ export class JobRuntime implements FeedEvents {
     return this.writes.insert(jobs).then((results) => this.inserted(results));
   }
 
-  /** Committed: said in events and to the queues that run the new jobs. */
-  private inserted(results: InsertResult[]): InsertResult[] {
+  /** Committed (enqueued, or inserted by a schedule's tick): said in events and to the queues that run the new jobs. */
+  private inserted<T extends readonly InsertResult[]>(results: T): T {
     const now = Date.now();
     for (const { job, created } of results) {
       if (!created) continue;
@@ -117,6 +137,7 @@ export class JobRuntime implements FeedEvents {
     // An app closed after a failed bootstrap never opened its store: nothing to flush or name.
     if (this.phase !== 'open') return;
     this.phase = 'stopping';
+    this.scheduler.stop();
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     for (const feed of this.feeds.values()) feed.stop();
@@ -141,6 +162,7 @@ export class JobRuntime implements FeedEvents {
       this.phase = this.phase === 'new' ? 'closed' : this.phase;
       return;
     }
+    this.scheduler.stop();
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     await this.writes.flush();

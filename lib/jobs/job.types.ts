@@ -105,3 +105,40 @@ export interface JobEvent {
   reason?: unknown;
   delay?: number;
 }
+
+/** Options of `BackgroundJobs.schedule()`: how the cron is read, and the options of every job a tick inserts. */
+export interface ScheduleOptions {
+  /** The IANA time zone the cron is read in (`'Europe/Paris'`). Default `'UTC'`. */
+  tz?: string;
+  /** `'skip'`: a tick inserts nothing while the schedule's last job is still scheduled, pending or running. Default `'allow'`. */
+  overlap?: 'skip' | 'allow';
+  /** Ticks missed while no process ran: `'once'` (default) inserts one job for all of them, `'skip'` none. */
+  misfire?: 'skip' | 'once';
+  /** The queue each job runs on; by default the `@Job`'s. */
+  queue?: string;
+  priority?: number;
+  retry?: RetryPolicy | number;
+  /** Milliseconds per attempt; `Infinity` turns the queue's timeout off. */
+  timeout?: number;
+}
+
+/** A recurring schedule as the store keeps it. */
+export interface ScheduleRecord<P = unknown> {
+  id: string;
+  cron: string;
+  tz: string;
+  /** The job each tick inserts. */
+  name: string;
+  queue: string;
+  payload: P;
+  overlap: 'skip' | 'allow';
+  misfire: 'skip' | 'once';
+  /** `'decorator'`: declared by `@Recurring` (kept in step with the code at bootstrap); `'call'`: by `schedule()`. */
+  source: 'decorator' | 'call';
+  /** The next tick; absent when the cron has no later time. */
+  nextRunAt?: Date;
+  /** The last job a tick inserted. */
+  lastJobId?: string;
+  createdAt: Date;
+  updatedAt: Date;
+}

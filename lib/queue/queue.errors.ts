@@ -19,11 +19,14 @@ export class QueueClosedError extends Error {
   }
 }
 
-/** The reason a work item's signal aborts when its attempt runs past `timeout`, and the item's error. */
+/** The reason a work item's signal aborts when its attempt runs past `timeout`, and the item's error; also the start signal's when start-up outlives `startupTimeout`. */
 export class TimeoutError extends Error {
   override readonly name = 'TimeoutError';
-  constructor(readonly timeout: number) {
-    super(`Work item timed out after ${timeout} ms`);
+  constructor(
+    readonly timeout: number,
+    message = `Work item timed out after ${timeout} ms`,
+  ) {
+    super(message);
   }
 }
 

@@ -229,7 +229,7 @@ describe('hosted services', () => {
     await app.close();
     current = undefined;
     expect(Date.now() - began).toBeLessThan(10_000);
-    expect(logger.messages('error')).toContain('Hosted service Stubborn did not stop before the shutdown deadline; its stop() was abandoned');
+    expect(logger.messages('error')).toContain('Hosted service Stubborn did not stop by the shutdown deadline (and 1000 ms of grace); its stop() was abandoned');
     expect(calls).toContain('stop first');
   });
 

@@ -4,7 +4,7 @@ import { newJobId } from '../../lib/jobs/job-ids.js';
 const CROCKFORD = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 function timeOf(id: string): number {
-  return id.slice(0, 10).split('').reduce((time, c) => time * 32 + '0123456789ABCDEFGHJKMNPQRSTVWXYZ'.indexOf(c), 0);
+  return Array.from(id.slice(0, 10)).reduce((time, c) => time * 32 + '0123456789ABCDEFGHJKMNPQRSTVWXYZ'.indexOf(c), 0);
 }
 
 describe('newJobId', () => {

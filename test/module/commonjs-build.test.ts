@@ -16,12 +16,14 @@ describe('The CommonJS build', () => {
     expect(code).not.toMatch(/\bimport\(/);
   });
 
-  it.each(DRIVERS)('runs a durable job on sqliteStore(%s) when loaded by require()', async (driver) => {
+  it.each(DRIVERS)('runs a durable job and a recurring one on sqliteStore(%s) when loaded by require()', async (driver) => {
     const folder = tempFolder();
     try {
       const { stdout } = await run(process.execPath, [fixture, folder.file(), driver], { timeout: 30_000 });
       expect(stdout).toContain('RAN 7 attempt 1');
       expect(stdout).toContain('STATE succeeded');
+      expect(stdout).toMatch(/SCHEDULED every-second \d{4}-\d\d-\d\dT/);
+      expect(stdout).toContain('RAN 8 attempt 1');
       expect(stdout).toMatch(/BUILD .*dist\/cjs\/index\.js/);
     } finally {
       folder.cleanup();

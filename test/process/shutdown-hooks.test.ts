@@ -51,5 +51,7 @@ describe('shutdown hooks', () => {
     await app.waitFor(/Hosted service Poller failed/);
     const exit = await app.exited(10_000 + MARGIN);
     expect(exit).toMatchObject({ code: 1, signal: null });
+    // The stop went through the re-raised SIGTERM, and its first line still names what began it (DESIGN lifecycle 7).
+    expect(app.output).toMatch(/Stopping background work \(stopApplication\(\): Error: Hosted service Poller failed\); deadline 10000 ms/);
   });
 });

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -9,6 +10,8 @@ import {
   BackgroundWorkModule,
   HostedService,
   Job,
+  PeriodicService,
+  Recurring,
   memoryStore,
   sqliteStore,
   InjectQueue,
@@ -100,6 +103,26 @@ const bootstrap = async (options: Parameters<typeof createApp>[0], providers: Pa
     await app.close().catch(() => undefined);
   }
 };
+/** Nest creating a PeriodicService named Ticker with `options`. */
+const createPeriodic = (options: unknown) => {
+  @HostedService()
+  class Ticker extends PeriodicService {
+    constructor() {
+      super(options as never);
+    }
+    protected tick(): void {}
+  }
+  return Test.createTestingModule({ imports: [BackgroundWorkModule.forRoot()], providers: [Ticker] }).setLogger(new CapturingLogger()).compile();
+};
+/** Bootstrap of an app whose @Job class Ticked has `@Recurring(cron, options)`. */
+const recurring = (cron: unknown, options?: unknown) => {
+  @Recurring(cron as string, options as never)
+  @Job('ticked')
+  class Ticked {
+    run(): void {}
+  }
+  return bootstrap({ store: memoryStore() }, [Ticked]);
+};
 const J = 'BackgroundJobs.enqueue options';
 const H = 'BackgroundWorkHealthIndicator.isHealthy';
 const D = 'BackgroundWorkDashboardModule.forRoot options';
@@ -141,6 +164,8 @@ const catalogue: BadInput[] = [
   { input: '`stopConcurrently: 1`', raised: 'call', error: TypeError, message: `${M}.stopConcurrently must be a boolean, got 1`, call: () => root({ stopConcurrently: 1 }) },
   { input: "`onServiceError: 'crash'`", raised: 'call', error: RangeError, message: `${M}.onServiceError must be 'stop-app' or 'log', got "crash"`, call: () => root({ onServiceError: 'crash' }) },
   { input: '`onServiceError: true`', raised: 'call', error: TypeError, message: `${M}.onServiceError must be 'stop-app' or 'log', got true`, call: () => root({ onServiceError: true }) },
+  { input: '`startupTimeout: 0`', raised: 'call', error: RangeError, message: `${M}.startupTimeout must be an integer from 1 to 2147483647 or Infinity, got 0`, call: () => root({ startupTimeout: 0 }) },
+  { input: "`startupTimeout: '5s'`", raised: 'call', error: TypeError, message: `${M}.startupTimeout must be a number, got "5s"`, call: () => root({ startupTimeout: '5s' }) },
   { input: '`queues: []`', raised: 'call', error: TypeError, message: `${M}.queues must be an object, got an array`, call: () => root({ queues: [] }) },
   { input: '`queues: { default: {} }`', raised: 'call', error: RangeError, message: `${M}.queues must not name a queue "default"`, call: () => root({ queues: { default: {} } }) },
   { input: "`queues: { '': {} }`", raised: 'call', error: TypeError, message: `${M}.queues key must be a non-empty string, got ""`, call: () => root({ queues: { '': {} } }) },
@@ -477,6 +502,32 @@ const catalogue: BadInput[] = [
     },
   },
 
+  // ---- PeriodicService (its options are checked when Nest creates the service) ----------------------------------
+  { input: '`super({ every: 0 })`', raised: 'creation', error: RangeError, message: 'PeriodicService Ticker options.every must be an integer from 1 to 2147483647, got 0', call: () => createPeriodic({ every: 0 }) },
+  { input: "`super({ every: '1s' })`", raised: 'creation', error: TypeError, message: 'PeriodicService Ticker options.every must be a number, got "1s"', call: () => createPeriodic({ every: '1s' }) },
+  { input: '`super()` (no options)', raised: 'creation', error: TypeError, message: 'PeriodicService Ticker options must be an object, got undefined', call: () => createPeriodic(undefined) },
+  {
+    input: '`super({ evry: 1000 })` (misspelt)',
+    raised: 'creation',
+    error: TypeError,
+    message: 'PeriodicService Ticker options has an unknown option "evry"; known options are every, immediately, maxConsecutiveFailures',
+    call: () => createPeriodic({ evry: 1000 }),
+  },
+  {
+    input: "`super({ every: 1000, immediately: 'yes' })`",
+    raised: 'creation',
+    error: TypeError,
+    message: 'PeriodicService Ticker options.immediately must be a boolean, got "yes"',
+    call: () => createPeriodic({ every: 1000, immediately: 'yes' }),
+  },
+  {
+    input: '`super({ every: 1000, maxConsecutiveFailures: 0 })`',
+    raised: 'creation',
+    error: RangeError,
+    message: 'PeriodicService Ticker options.maxConsecutiveFailures must be an integer >= 1 or Infinity, got 0',
+    call: () => createPeriodic({ every: 1000, maxConsecutiveFailures: 0 }),
+  },
+
   // ---- WorkerThreads.run() and RunTaskOptions ------------------------------------------------------------------
   {
     input: "`run('tasks/resize.task.js', input)` (a relative path)",
@@ -659,7 +710,170 @@ const catalogue: BadInput[] = [
     error: Error,
     message: 'BackgroundWorkDashboardModule shows what BackgroundWorkModule runs: import BackgroundWorkModule.forRoot() in the application too',
     call: () => Test.createTestingModule({ imports: [BackgroundWorkDashboardModule.forRoot()] }).setLogger(new CapturingLogger()).compile(),
-  },];
+  },
+
+  // ---- Recurring jobs: @Recurring (checked at bootstrap, naming the class), schedule(), unschedule() --------------
+  {
+    input: "`@Recurring('61 * * * *')` (a minute out of range)",
+    raised: 'bootstrap',
+    error: RangeError,
+    message: '@Recurring on Ticked: the cron expression "61 * * * *" is not a valid cron expression: CronPattern: Invalid value for minute: 61',
+    call: () => recurring('61 * * * *'),
+  },
+  {
+    input: "`@Recurring('every day')` (not a cron expression)",
+    raised: 'bootstrap',
+    error: TypeError,
+    message: '@Recurring on Ticked: the cron expression "every day" is not a valid cron expression',
+    call: () => recurring('every day'),
+  },
+  {
+    input: "`@Recurring('0 0 30 2 *')` (February 30th)",
+    raised: 'bootstrap',
+    error: RangeError,
+    message: '@Recurring on Ticked: the cron expression "0 0 30 2 *" never fires: no time to come matches it',
+    call: () => recurring('0 0 30 2 *'),
+  },
+  {
+    input: "`@Recurring('2030-01-01T00:00:00')` (a date)",
+    raised: 'bootstrap',
+    error: TypeError,
+    message: '@Recurring on Ticked: the cron expression "2030-01-01T00:00:00" is a date, not a cron expression; enqueue a one-off job with runAt instead',
+    call: () => recurring('2030-01-01T00:00:00'),
+  },
+  { input: '`@Recurring(5)`', raised: 'bootstrap', error: TypeError, message: '@Recurring on Ticked: the cron expression must be a non-empty string, got 5', call: () => recurring(5) },
+  {
+    input: "`@Recurring('0 9 * * *', { tz: 'Mars/Olympus' })`",
+    raised: 'bootstrap',
+    error: RangeError,
+    message: `@Recurring("0 9 * * *") on Ticked options.tz must be an IANA time zone such as 'Europe/Paris' or 'UTC', got "Mars/Olympus"`,
+    call: () => recurring('0 9 * * *', { tz: 'Mars/Olympus' }),
+  },
+  {
+    input: "`@Recurring('0 9 * * *', { overlap: 'never' })`",
+    raised: 'bootstrap',
+    error: RangeError,
+    message: `@Recurring("0 9 * * *") on Ticked options.overlap must be 'allow' or 'skip', got "never"`,
+    call: () => recurring('0 9 * * *', { overlap: 'never' }),
+  },
+  {
+    input: "`@Recurring('0 9 * * *', { misfire: 'all' })`",
+    raised: 'bootstrap',
+    error: RangeError,
+    message: `@Recurring("0 9 * * *") on Ticked options.misfire must be 'once' or 'skip', got "all"`,
+    call: () => recurring('0 9 * * *', { misfire: 'all' }),
+  },
+  {
+    input: "`@Recurring('0 9 * * *', { timezone: 'UTC' })` (misspelt)",
+    raised: 'bootstrap',
+    error: TypeError,
+    message: '@Recurring("0 9 * * *") on Ticked options has an unknown option "timezone"; known options are id, tz, payload, overlap, misfire',
+    call: () => recurring('0 9 * * *', { timezone: 'UTC' }),
+  },
+  { input: "`@Recurring('0 9 * * *', { id: '' })`", raised: 'bootstrap', error: TypeError, message: '@Recurring("0 9 * * *") on Ticked options.id must be a non-empty string, got ""', call: () => recurring('0 9 * * *', { id: '' }) },
+  {
+    input: '`@Recurring` with an `id` over 200 characters',
+    raised: 'bootstrap',
+    error: RangeError,
+    message: '@Recurring("0 9 * * *") on Ticked options.id must be at most 200 characters, got 201',
+    call: () => recurring('0 9 * * *', { id: 'x'.repeat(201) }),
+  },
+  {
+    input: '`@Recurring` with a Date in its payload',
+    raised: 'bootstrap',
+    error: TypeError,
+    message: '@Recurring("0 9 * * *") on Ticked options.payload.since: a Date; pass toISOString()',
+    call: () => recurring('0 9 * * *', { payload: { since: new Date(0) } }),
+  },
+  {
+    input: 'two `@Recurring` on one class without ids',
+    raised: 'bootstrap',
+    error: Error,
+    message: '@Recurring on Twice and Twice both declare the schedule "twice"; a class with several @Recurring gives each an id',
+    call: () => {
+      @Recurring('0 9 * * *')
+      @Recurring('0 18 * * *')
+      @Job('twice')
+      class Twice {
+        run(): void {}
+      }
+      return bootstrap({ store: memoryStore() }, [Twice]);
+    },
+  },
+  {
+    input: '`@Recurring` on a class without `@Job`',
+    raised: 'bootstrap',
+    error: TypeError,
+    message: '@Recurring on NotJob needs @Job(name) on the same class: each tick of a schedule inserts that job',
+    call: () => {
+      @Recurring('0 9 * * *')
+      @Injectable()
+      class NotJob {}
+      return bootstrap({ store: memoryStore() }, [NotJob]);
+    },
+  },
+  { input: "`jobs.schedule('', '0 9 * * *', 'echo')`", raised: 'promise', error: TypeError, message: 'BackgroundJobs.schedule(id) must be a non-empty string, got ""', call: (env) => env.jobs.schedule('', '0 9 * * *', 'echo') },
+  {
+    input: "`jobs.schedule('x', '0 9 * *', 'echo')` (four fields)",
+    raised: 'promise',
+    error: TypeError,
+    message: 'BackgroundJobs.schedule(cron) "0 9 * *" is not a valid cron expression',
+    call: (env) => env.jobs.schedule('x', '0 9 * *', 'echo'),
+  },
+  {
+    input: "`jobs.schedule('x', '0 25 * * *', 'echo')` (hour 25)",
+    raised: 'promise',
+    error: RangeError,
+    message: 'BackgroundJobs.schedule(cron) "0 25 * * *" is not a valid cron expression: CronPattern: Invalid value for hour: 25',
+    call: (env) => env.jobs.schedule('x', '0 25 * * *', 'echo'),
+  },
+  {
+    input: "`jobs.schedule('x', '0 9 * * *', 'echo', {}, { tz: 'Nowhere/City' })`",
+    raised: 'promise',
+    error: RangeError,
+    message: `BackgroundJobs.schedule options.tz must be an IANA time zone such as 'Europe/Paris' or 'UTC', got "Nowhere/City"`,
+    call: (env) => env.jobs.schedule('x', '0 9 * * *', 'echo', {}, { tz: 'Nowhere/City' }),
+  },
+  {
+    input: "`jobs.schedule(…, { overlap: true })`",
+    raised: 'promise',
+    error: TypeError,
+    message: `BackgroundJobs.schedule options.overlap must be 'allow' or 'skip', got true`,
+    call: (env) => env.jobs.schedule('x', '0 9 * * *', 'echo', {}, { overlap: true as never }),
+  },
+  {
+    input: "`jobs.schedule(…, { key: 'k' })` (not a schedule option)",
+    raised: 'promise',
+    error: TypeError,
+    message: 'BackgroundJobs.schedule options has an unknown option "key"; known options are tz, overlap, misfire, queue, priority, retry, timeout',
+    call: (env) => env.jobs.schedule('x', '0 9 * * *', 'echo', {}, { key: 'k' } as never),
+  },
+  {
+    input: "`jobs.schedule('x', '0 9 * * *', NotAJob)`",
+    raised: 'promise',
+    error: TypeError,
+    message: 'BackgroundJobs.schedule(job): NotAJob is not a @Job class',
+    call: (env) => env.jobs.schedule('x', '0 9 * * *', NotAJob as never),
+  },
+  {
+    input: '`jobs.schedule()` with a function in its payload',
+    raised: 'promise',
+    error: TypeError,
+    message: 'payload.fn: a function',
+    call: (env) => env.jobs.schedule('x', '0 9 * * *', 'echo', { fn: work }),
+  },
+  { input: '`jobs.unschedule(42)`', raised: 'promise', error: TypeError, message: 'BackgroundJobs.unschedule(id) must be a non-empty string, got 42', call: (env) => env.jobs.unschedule(42 as never) },
+  {
+    input: 'a `store` with some of the schedule calls',
+    raised: 'call',
+    error: TypeError,
+    message: `${M}.store has upsertSchedule, listSchedules but not removeSchedule, fireDue: a job store has all the schedule calls or none`,
+    call: () => {
+      const store = memoryStore();
+      return root({ store: { ...Object.fromEntries(['open', 'close', 'insert', 'claim', 'settle', 'renew', 'recover', 'get', 'list', 'cancel', 'retry', 'counts', 'countsByQueue', 'nextRunAt', 'oldestPending', 'sweep'].map((m) => [m, () => undefined])), upsertSchedule: store.upsertSchedule, listSchedules: store.listSchedules } });
+    },
+  },
+];
 
 // ---- the environment the calls work on ------------------------------------------------------------------------
 

@@ -87,6 +87,97 @@ export interface JobStore {
   oldestPending(queue?: string): Promise<number | undefined>;
   /** Deletes ended jobs past their retention (by `finishedAt`). Returns how many went. */
   sweep(now: number): Promise<number>;
+
+  // ---- Schedules (recurring jobs) -----------------------------------------------------------------------------
+  // Optional as a set: a store has all four or none (then `@Recurring` and `schedule()` are refused with an error
+  // naming the store). A schedule is a row of its own, keyed by id, that says which job to insert at each tick of
+  // a cron expression; the jobs layer does the cron arithmetic (the `planner`), the store makes each tick's
+  // insert and the advance of `nextRunAt` one atomic step, so that every tick fires once across every process.
+
+  /**
+   * Creates the schedule `schedule.id`, or replaces the stored one with that id, atomically with respect to
+   * `fireDue`. Every field comes from `schedule`, except that when the stored schedule has the same `cron` and `tz`
+   * and a `nextRunAt`, its `nextRunAt` is kept: declaring a schedule again (every bootstrap does) neither skips nor
+   * repeats a tick, and ticks missed while no process ran stay due for `fireDue` to judge. `lastJobId` is kept
+   * (null for a new one), and `createdAt` (`now` for a new one); `updatedAt = now`. Returns it as stored.
+   */
+  upsertSchedule?(schedule: NewSchedule, now: number): Promise<StoredSchedule>;
+  /** Deletes the schedule; the jobs it inserted stay. False when there was none with that id. */
+  removeSchedule?(id: string): Promise<boolean>;
+  /** Every schedule, ordered by id. */
+  listSchedules?(): Promise<StoredSchedule[]>;
+  /**
+   * Fires what is due. For every schedule whose `nextRunAt <= now` (earliest first, then by id), and only for
+   * those, the store calls `planner(schedule, now, lastJobActive)`, where `lastJobActive` says whether the job
+   * `schedule.lastJobId` exists and is `scheduled`, `pending` or `running`, and applies the answer: inserts
+   * `plan.jobs` in order with `insert()`'s rules (state by `runAt`, keys), sets `lastJobId` to the id of the last
+   * of them (the active job that holds its key, when it had one; unchanged when there are none) and `nextRunAt` to
+   * `plan.nextRunAt` (`null`: never due again).
+   * Reading the schedule and its last job's state, the inserts and the new `nextRunAt` form one atomic step: when
+   * several processes call `fireDue` at once, each due tick is planned and inserted exactly once, and a crash
+   * leaves either all of a step or none of it. `planner` is synchronous and has no effects a second call would
+   * repeat, so a store may call it again for a schedule (an optimistic retry) and apply only the last answer.
+   * Returns what it applied (the schedule as now stored, the plan object `planner` returned, the inserts), and
+   * the earliest `nextRunAt` among all schedules afterwards (`undefined` when none is ever due), to arm a timer.
+   * A call when nothing is due should cost one read.
+   */
+  fireDue?(now: number, planner: SchedulePlanner): Promise<FireResult>;
+}
+
+/** A recurring schedule as it crosses the seam. Times are epoch ms; `payload` and `options` are JSON text. */
+export interface StoredSchedule {
+  id: string;
+  /** The cron expression (5 to 7 fields, or a nickname such as `@daily`), as given. */
+  cron: string;
+  /** The IANA time zone the cron is read in. */
+  tz: string;
+  /** `'skip'`: a tick inserts nothing while the last job it inserted is still scheduled, pending or running. */
+  overlap: 'allow' | 'skip';
+  /** What a tick missed while no process ran becomes: nothing (`'skip'`), or one job for all of them (`'once'`). */
+  misfire: 'skip' | 'once';
+  /** `'decorator'`: declared by `@Recurring` and kept in step with the code at bootstrap; `'call'`: by `schedule()`. */
+  source: 'decorator' | 'call';
+  /** The job each tick inserts, as NewJob's fields of the same names. */
+  name: string;
+  queue: string;
+  payload: string;
+  priority: number;
+  maxAttempts: number;
+  options: string | null;
+  /** When the next tick is due; `null`: never again (the cron has no later time, or the schedule is parked). */
+  nextRunAt: number | null;
+  /** The last job a tick inserted, or null. */
+  lastJobId: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewSchedule = Omit<StoredSchedule, 'lastJobId' | 'createdAt' | 'updatedAt'>;
+
+/** What one schedule's due ticks become. */
+export interface SchedulePlan {
+  /** The jobs to insert, in order: usually one; none when the ticks are skipped. */
+  jobs: readonly NewJob[];
+  /** The schedule's next tick; `null`: never again. */
+  nextRunAt: number | null;
+}
+
+/** Plans a due schedule's ticks: synchronous, and safe to call again for the same schedule (see `fireDue`). */
+export type SchedulePlanner = (schedule: StoredSchedule, now: number, lastJobActive: boolean) => SchedulePlan;
+
+export interface FiredSchedule {
+  /** The schedule as stored after the step. */
+  schedule: StoredSchedule;
+  /** The object `planner` returned, as it returned it. */
+  plan: SchedulePlan;
+  /** One per `plan.jobs`, as `insert()` answers. */
+  jobs: InsertResult[];
+}
+
+export interface FireResult {
+  fired: FiredSchedule[];
+  /** The earliest `nextRunAt` among all schedules after the call; `undefined` when none is ever due. */
+  nextAt: number | undefined;
 }
 
 export interface StoreSettings {

@@ -3,10 +3,15 @@ import { checkNumber, checkObject } from '../../validation.js';
 import { JOB_STATES, type JobState } from '../job.types.js';
 import type {
   ClaimedJob,
+  FireResult,
+  FiredSchedule,
   InsertResult,
   JobStore,
   JobUpdate,
   NewJob,
+  NewSchedule,
+  SchedulePlanner,
+  StoredSchedule,
   RecoveryResult,
   StoreListFilter,
   StoreOpenContext,
@@ -229,6 +234,7 @@ class MemoryStore implements JobStore {
   private readonly keys = new Map<string, Row>();
   private owner = '';
   private phase: 'new' | 'open' | 'closed' = 'new';
+  private readonly schedules = new Map<string, StoredSchedule>();
 
   constructor(settings: StoreSettings) {
     this.settings = settings;
@@ -247,6 +253,10 @@ class MemoryStore implements JobStore {
 
   async insert(jobs: readonly NewJob[], now: number): Promise<InsertResult[]> {
     this.check();
+    return this.insertNow(jobs, now);
+  }
+
+  private insertNow(jobs: readonly NewJob[], now: number): InsertResult[] {
     // All or nothing: refuse a duplicate id before anything changes.
     const ids = new Set<string>();
     for (const job of jobs) {
@@ -517,6 +527,54 @@ class MemoryStore implements JobStore {
       }
     }
     return removed;
+  }
+
+  // ---- schedules ------------------------------------------------------------------------------------------------
+
+  async upsertSchedule(schedule: NewSchedule, now: number): Promise<StoredSchedule> {
+    this.check();
+    const stored = this.schedules.get(schedule.id);
+    const keep = stored !== undefined && stored.cron === schedule.cron && stored.tz === schedule.tz && stored.nextRunAt !== null;
+    const row: StoredSchedule = {
+      ...schedule,
+      nextRunAt: keep ? stored.nextRunAt : schedule.nextRunAt,
+      lastJobId: keep ? stored.lastJobId : (stored?.lastJobId ?? null),
+      createdAt: stored?.createdAt ?? now,
+      updatedAt: now,
+    };
+    this.schedules.set(row.id, row);
+    return { ...row };
+  }
+
+  async removeSchedule(id: string): Promise<boolean> {
+    this.check();
+    return this.schedules.delete(id);
+  }
+
+  async listSchedules(): Promise<StoredSchedule[]> {
+    this.check();
+    return [...this.schedules.values()].toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((row) => ({ ...row }));
+  }
+
+  async fireDue(now: number, planner: SchedulePlanner): Promise<FireResult> {
+    this.check();
+    const due = [...this.schedules.values()]
+      .filter((row) => row.nextRunAt !== null && row.nextRunAt <= now)
+      .toSorted((a, b) => a.nextRunAt! - b.nextRunAt! || (a.id < b.id ? -1 : 1));
+    const fired: FiredSchedule[] = [];
+    for (const row of due) {
+      const last = row.lastJobId === null ? undefined : this.rows.get(row.lastJobId);
+      const plan = planner({ ...row }, now, last !== undefined && ACTIVE.has(last.state));
+      const jobs = this.insertNow(plan.jobs, now);
+      if (jobs.length > 0) row.lastJobId = jobs.at(-1)!.job.id;
+      row.nextRunAt = plan.nextRunAt;
+      fired.push({ schedule: { ...row }, plan, jobs });
+    }
+    let nextAt: number | undefined;
+    for (const row of this.schedules.values()) {
+      if (row.nextRunAt !== null && (nextAt === undefined || row.nextRunAt < nextAt)) nextAt = row.nextRunAt;
+    }
+    return { fired, nextAt };
   }
 
   // ---- internals ----------------------------------------------------------------------------------------------

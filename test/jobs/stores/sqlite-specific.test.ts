@@ -7,7 +7,7 @@ import type { JobStore } from '../../../lib/jobs/stores/job-store.js';
 import { sqliteStore, sqliteStoreWithDriver } from '../../../lib/jobs/stores/sqlite-store.js';
 import { loadSqliteDriver, type SqliteDriver } from '../../../lib/jobs/stores/sqlite/sqlite-driver.js';
 import { SqliteJobStore } from '../../../lib/jobs/stores/sqlite/sqlite-job-store.js';
-import { MIGRATIONS } from '../../../lib/jobs/stores/sqlite/sqlite-schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../../lib/jobs/stores/sqlite/sqlite-schema.js';
 import { anError, context, DRIVERS, newJob } from './store-cases.js';
 
 let dir = '';
@@ -33,13 +33,13 @@ describe.each(DRIVERS)('sqliteStore on %s', (driver) => {
   }
   const raw = async () => (await loadSqliteDriver(driver)).open(path());
 
-  it('opens in WAL mode at schema version 1 and records its owner; close removes the owner', async () => {
+  it('opens in WAL mode at the latest schema version and records its owner; close removes the owner', async () => {
     const store = await open('owner-1', { now: 42 });
     expect(store.description).toBe(`sqlite ${path()}`);
     const db = await raw();
     try {
       expect(db.prepare('PRAGMA journal_mode').get()).toMatchObject({ journal_mode: 'wal' });
-      expect(db.prepare("SELECT value FROM bw_meta WHERE key = 'schema_version'").get()).toMatchObject({ value: '1' });
+      expect(db.prepare("SELECT value FROM bw_meta WHERE key = 'schema_version'").get()).toMatchObject({ value: String(SCHEMA_VERSION) });
       expect(db.prepare('SELECT id, pid, hostname, started_at, heartbeat_at FROM bw_owners').all()).toMatchObject([
         { id: 'owner-1', pid: process.pid, hostname: 'test-host', started_at: 42, heartbeat_at: 42 },
       ]);
@@ -54,22 +54,43 @@ describe.each(DRIVERS)('sqliteStore on %s', (driver) => {
     const v1 = await open();
     await v1.insert([newJob('01A')], 0);
     await v1.close();
-    const v2 = [...MIGRATIONS, { version: 2, sql: "ALTER TABLE bw_jobs ADD COLUMN tag TEXT NOT NULL DEFAULT 'x'" }];
+    const newer = SCHEMA_VERSION + 1;
+    const next = [...MIGRATIONS, { version: newer, sql: "ALTER TABLE bw_jobs ADD COLUMN tag TEXT NOT NULL DEFAULT 'x'" }];
     const real = await loadSqliteDriver(driver);
-    const next = new SqliteJobStore({ path: path(), synchronous: 'normal', settings, migrations: v2 }, async () => real);
-    await next.open(context());
-    expect((await next.get('01A'))?.state).toBe('pending');
-    await next.close();
+    const nextStore = new SqliteJobStore({ path: path(), synchronous: 'normal', settings, migrations: next }, async () => real);
+    await nextStore.open(context());
+    expect((await nextStore.get('01A'))?.state).toBe('pending');
+    await nextStore.close();
     const db = await raw();
-    expect(db.prepare("SELECT value FROM bw_meta WHERE key = 'schema_version'").get()).toMatchObject({ value: '2' });
+    expect(db.prepare("SELECT value FROM bw_meta WHERE key = 'schema_version'").get()).toMatchObject({ value: String(newer) });
     expect(db.prepare('SELECT tag FROM bw_jobs').get()).toMatchObject({ tag: 'x' });
     db.close();
     const before = readFileSync(path());
     const old = sqliteStore({ path: path(), driver });
     await expect(old.open(context())).rejects.toThrow(
-      `sqlite store ${path()} has schema version 2, written by a newer release of nestjs-background-work; this one knows up to version 1 and left the file untouched`,
+      `sqlite store ${path()} has schema version ${newer}, written by a newer release of nestjs-background-work; this one knows up to version ${SCHEMA_VERSION} and left the file untouched`,
     );
     expect(readFileSync(path()).equals(before)).toBe(true);
+  });
+
+  it('migrates a file of schema version 1 to the schedules table of version 3, keeping its jobs', async () => {
+    const real = await loadSqliteDriver(driver);
+    const v1 = new SqliteJobStore({ path: path(), synchronous: 'normal', settings, migrations: MIGRATIONS.slice(0, 1) }, async () => real);
+    await v1.open(context());
+    await v1.insert([newJob('01A')], 0);
+    await v1.close();
+    const current = await open();
+    expect((await current.get('01A'))?.state).toBe('pending');
+    expect(await current.listSchedules!()).toEqual([]);
+    const db = await raw();
+    try {
+      expect(db.prepare("SELECT name FROM sqlite_master WHERE name IN ('bw_schedules', 'bw_schedules_due') ORDER BY name").all().map((r) => r.name)).toEqual([
+        'bw_schedules',
+        'bw_schedules_due',
+      ]);
+    } finally {
+      db.close();
+    }
   });
 
   it('fails to open a corrupt file, a database of another app, a missing folder and a path under a file, naming the path', async () => {

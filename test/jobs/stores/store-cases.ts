@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { JobStore, NewJob, StoreOpenContext } from '../../../lib/jobs/stores/job-store.js';
+import type { JobStore, NewJob, NewSchedule, StoreOpenContext } from '../../../lib/jobs/stores/job-store.js';
 import { memoryStore, type MemoryStoreOptions } from '../../../lib/jobs/stores/memory-store.js';
 import { sqliteStore } from '../../../lib/jobs/stores/sqlite-store.js';
 import { loadSqliteDriver, SQLITE_DRIVERS, type SqliteDriverName } from '../../../lib/jobs/stores/sqlite/sqlite-driver.js';
@@ -63,3 +63,10 @@ export function newJob(id: string, extra: Partial<NewJob> = {}): NewJob {
 }
 
 export const anError = (attempt: number, at = 0) => ({ attempt, name: 'Error', message: `failed ${attempt}`, at });
+
+export function newSchedule(id: string, extra: Partial<NewSchedule> = {}): NewSchedule {
+  return {
+    id, cron: '*/1 * * * * *', tz: 'UTC', overlap: 'allow', misfire: 'once', source: 'call',
+    name: 'n', queue: 'q', payload: '{}', priority: 0, maxAttempts: 1, options: null, nextRunAt: 0, ...extra,
+  };
+}

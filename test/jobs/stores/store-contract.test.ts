@@ -1,7 +1,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { JobStore } from '../../../lib/jobs/stores/job-store.js';
+import type { JobStore, SchedulePlanner } from '../../../lib/jobs/stores/job-store.js';
 import type { MemoryStoreOptions } from '../../../lib/jobs/stores/memory-store.js';
-import { anError, context, newJob, storeCases } from './store-cases.js';
+import { anError, context, newJob, newSchedule, storeCases } from './store-cases.js';
 
 /** The JobStore contract (job-store.ts), the same for every store: memory, and SQLite on each present driver. */
 const { cases, cleanup } = storeCases();
@@ -292,6 +292,109 @@ describe.each(cases)('JobStore contract: $label', (store) => {
     await expect(s.get('x')).rejects.toThrow(/is closed/);
     await expect(s.insert([newJob('01A')], 0)).rejects.toThrow(/is closed/);
     await expect(s.sweep(0)).rejects.toThrow(/is closed/);
+  });
+
+  // ---- schedules ------------------------------------------------------------------------------------------------
+
+  it('upserts schedules: a new one as given; a re-declaration with the same timing keeps its next tick and last job', async () => {
+    const s = await open();
+    const a = await s.upsertSchedule!(newSchedule('b-sched', { nextRunAt: 1_000 }), 10);
+    expect(a).toEqual({ ...newSchedule('b-sched', { nextRunAt: 1_000 }), lastJobId: null, createdAt: 10, updatedAt: 10 });
+    await s.upsertSchedule!(newSchedule('a-sched', { nextRunAt: 50 }), 10);
+    await s.fireDue!(100, (schedule) => ({ jobs: [newJob('01A', { runAt: schedule.nextRunAt! })], nextRunAt: 2_000 }));
+    // Same cron and tz: the stored next tick (2_000) and last job stay; everything else is the new declaration's.
+    const again = await s.upsertSchedule!(newSchedule('a-sched', { nextRunAt: 9_999, payload: '{"v":2}', overlap: 'skip', priority: 5 }), 20);
+    expect(again).toMatchObject({ nextRunAt: 2_000, lastJobId: '01A', payload: '{"v":2}', overlap: 'skip', priority: 5, createdAt: 10, updatedAt: 20 });
+    // New timing: the given next tick; the last job is still the last job.
+    const retimed = await s.upsertSchedule!(newSchedule('a-sched', { cron: '*/5 * * * * *', nextRunAt: 3_000 }), 30);
+    expect(retimed).toMatchObject({ cron: '*/5 * * * * *', nextRunAt: 3_000, lastJobId: '01A', createdAt: 10 });
+    expect((await s.upsertSchedule!(newSchedule('a-sched', { cron: '*/5 * * * * *', tz: 'Europe/Paris', nextRunAt: 4_000 }), 40)).nextRunAt).toBe(4_000);
+    // A parked schedule (no next tick) declared again takes the new next tick.
+    await s.upsertSchedule!(newSchedule('c-sched', { nextRunAt: null }), 40);
+    expect((await s.upsertSchedule!(newSchedule('c-sched', { nextRunAt: 7 }), 41)).nextRunAt).toBe(7);
+    expect((await s.listSchedules!()).map((x) => x.id)).toEqual(['a-sched', 'b-sched', 'c-sched']);
+    expect(await s.removeSchedule!('b-sched')).toBe(true);
+    expect(await s.removeSchedule!('b-sched')).toBe(false);
+    expect((await s.listSchedules!()).map((x) => x.id)).toEqual(['a-sched', 'c-sched']);
+    expect(await s.get('01A')).toBeDefined(); // its jobs stay
+  });
+
+  it('fires due schedules only, earliest first, inserting the planned jobs and advancing each in one step', async () => {
+    const s = await open();
+    await s.upsertSchedule!(newSchedule('late', { nextRunAt: 300 }), 0);
+    await s.upsertSchedule!(newSchedule('early', { nextRunAt: 100, queue: 'q2' }), 0);
+    await s.upsertSchedule!(newSchedule('same', { nextRunAt: 100 }), 0);
+    await s.upsertSchedule!(newSchedule('never', { nextRunAt: null }), 0);
+    const seen: string[] = [];
+    const planner: SchedulePlanner = (schedule, now, lastJobActive) => {
+      seen.push(`${schedule.id} ${now} ${lastJobActive}`);
+      return { jobs: [newJob(`01${schedule.id}`, { name: schedule.name, queue: schedule.queue, runAt: schedule.nextRunAt! })], nextRunAt: schedule.nextRunAt! + 1_000 };
+    };
+    expect(await s.fireDue!(99, planner)).toEqual({ fired: [], nextAt: 100 });
+    expect(seen).toEqual([]);
+    const result = await s.fireDue!(200, planner);
+    expect(seen).toEqual(['early 200 false', 'same 200 false']);
+    expect(result.nextAt).toBe(300);
+    expect(result.fired.map((f) => [f.schedule.id, f.schedule.nextRunAt, f.schedule.lastJobId, f.jobs.map((j) => [j.created, j.job.id, j.job.state, j.job.queue])])).toEqual([
+      ['early', 1_100, '01early', [[true, '01early', 'pending', 'q2']]],
+      ['same', 1_100, '01same', [[true, '01same', 'pending', 'q']]],
+    ]);
+    expect(result.fired[0].plan.jobs[0].id).toBe('01early'); // the planner's own object
+    expect(await s.get('01early')).toMatchObject({ state: 'pending', runAt: 100 });
+    expect(await s.fireDue!(200, planner)).toEqual({ fired: [], nextAt: 300 }); // fired once
+    const stored = Object.fromEntries((await s.listSchedules!()).map((x) => [x.id, [x.nextRunAt, x.lastJobId]]));
+    expect(stored).toEqual({ early: [1_100, '01early'], late: [300, null], never: [null, null], same: [1_100, '01same'] });
+  });
+
+  it('tells the planner whether the last job is still active, keeps the last job when a plan inserts none, and stops at null', async () => {
+    const s = await open();
+    await s.upsertSchedule!(newSchedule('s', { nextRunAt: 10 }), 0);
+    const actives: boolean[] = [];
+    let insert = true;
+    let n = 0;
+    const planner: SchedulePlanner = (schedule, _now, lastJobActive) => {
+      actives.push(lastJobActive);
+      return { jobs: insert ? [newJob(`01${++n}`, { runAt: schedule.nextRunAt! })] : [], nextRunAt: schedule.nextRunAt! + 10 };
+    };
+    await s.fireDue!(10, planner); // inserts 011
+    await s.fireDue!(20, planner); // 011 pending: active; inserts 012
+    await s.claim('q', ['n'], 1, 20); // 011 running
+    insert = false;
+    await s.fireDue!(30, planner); // 012 pending: active; inserts none
+    expect((await s.listSchedules!())[0].lastJobId).toBe('012');
+    await s.claim('q', ['n'], 1, 30);
+    await s.settle([{ id: '012', type: 'succeeded', result: null }], 31);
+    await s.fireDue!(40, planner); // 012 ended
+    expect(actives).toEqual([false, true, true, false]);
+    const ended = await s.fireDue!(50, () => ({ jobs: [], nextRunAt: null }));
+    expect(ended.nextAt).toBeUndefined();
+    expect(await s.fireDue!(1e12, planner)).toEqual({ fired: [], nextAt: undefined });
+  });
+
+  it('applies none of a step whose insert fails: the tick stays due', async () => {
+    const s = await open();
+    await s.insert([newJob('01A')], 0);
+    await s.upsertSchedule!(newSchedule('s', { nextRunAt: 10 }), 0);
+    await expect(s.fireDue!(10, () => ({ jobs: [newJob('01B'), newJob('01A')], nextRunAt: 20 }))).rejects.toThrow(/01A|UNIQUE/);
+    expect((await s.listSchedules!())[0]).toMatchObject({ nextRunAt: 10, lastJobId: null });
+    expect(await s.get('01B')).toBeUndefined();
+  });
+
+  it('fires each tick once when two stores on the same data race (SQLite: two processes on one file)', async () => {
+    const first = await open();
+    const second = store.sibling === undefined ? first : store.sibling();
+    if (second !== first) {
+      await second.open(context('owner-2'));
+      opened.push(second);
+    }
+    await first.upsertSchedule!(newSchedule('s', { nextRunAt: 0 }), 0);
+    let n = 0;
+    const planner: SchedulePlanner = (schedule) => ({ jobs: [newJob(`01${String(++n).padStart(4, '0')}`, { runAt: schedule.nextRunAt! })], nextRunAt: schedule.nextRunAt! + 10 });
+    for (let now = 0; now < 1_000; now += 5) {
+      await Promise.all([first.fireDue!(now, planner), second.fireDue!(now, planner), first.fireDue!(now, planner)]);
+    }
+    const jobs = await first.list({ limit: 1_000 });
+    expect(jobs.map((j) => j.runAt)).toEqual(Array.from({ length: 100 }, (_, i) => i * 10));
   });
 
   it('has the settings it was given and the documented defaults', () => {

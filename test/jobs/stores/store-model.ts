@@ -1,4 +1,16 @@
-import type { InsertResult, JobUpdate, NewJob, RecoveryResult, StoreListFilter, StoredJob, StoredJobError } from '../../../lib/jobs/stores/job-store.js';
+import type {
+  FireResult,
+  InsertResult,
+  JobUpdate,
+  NewJob,
+  NewSchedule,
+  RecoveryResult,
+  SchedulePlanner,
+  StoreListFilter,
+  StoredJob,
+  StoredJobError,
+  StoredSchedule,
+} from '../../../lib/jobs/stores/job-store.js';
 import { JOB_STATES, type JobState } from '../../../lib/jobs/job.types.js';
 
 /**
@@ -16,6 +28,7 @@ const ENDED: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
 
 export class StoreModel {
   private rows: ModelRow[] = [];
+  private schedules: StoredSchedule[] = [];
 
   constructor(
     private readonly owner: string,
@@ -127,8 +140,9 @@ export class StoreModel {
     return before - this.rows.length;
   }
 
+  /** By id, as `list()` answers (ids may come out of order: a schedule's jobs have ids of their own). */
   all(): StoredJob[] {
-    return this.rows.map(plain);
+    return this.rows.toSorted((a, b) => (a.id < b.id ? -1 : 1)).map(plain);
   }
 
   counts(queue?: string): Record<JobState, number> {
@@ -166,6 +180,44 @@ export class StoreModel {
   nextRunAt(queue: string, names: readonly string[]): number | undefined {
     const times = this.rows.filter((r) => r.state === 'scheduled' && r.queue === queue && names.includes(r.name)).map((r) => r.runAt);
     return times.length === 0 ? undefined : Math.min(...times);
+  }
+
+  upsertSchedule(schedule: NewSchedule, now: number): StoredSchedule {
+    const stored = this.schedules.find((x) => x.id === schedule.id);
+    const keep = stored !== undefined && stored.cron === schedule.cron && stored.tz === schedule.tz && stored.nextRunAt !== null;
+    const row: StoredSchedule = {
+      ...schedule,
+      nextRunAt: keep ? stored.nextRunAt : schedule.nextRunAt,
+      lastJobId: stored?.lastJobId ?? null,
+      createdAt: stored?.createdAt ?? now,
+      updatedAt: now,
+    };
+    this.schedules = [...this.schedules.filter((x) => x.id !== schedule.id), row];
+    return { ...row };
+  }
+
+  removeSchedule(id: string): boolean {
+    const before = this.schedules.length;
+    this.schedules = this.schedules.filter((x) => x.id !== id);
+    return this.schedules.length < before;
+  }
+
+  listSchedules(): StoredSchedule[] {
+    return this.schedules.toSorted((a, b) => (a.id < b.id ? -1 : 1)).map((x) => ({ ...x }));
+  }
+
+  fireDue(now: number, planner: SchedulePlanner): FireResult {
+    const due = this.schedules.filter((x) => x.nextRunAt !== null && x.nextRunAt <= now).toSorted((a, b) => a.nextRunAt! - b.nextRunAt! || (a.id < b.id ? -1 : 1));
+    const fired = due.map((schedule) => {
+      const last = this.rows.find((r) => r.id === schedule.lastJobId);
+      const plan = planner({ ...schedule }, now, last !== undefined && ACTIVE.includes(last.state));
+      const jobs = this.insert(plan.jobs, now);
+      if (jobs.length > 0) schedule.lastJobId = jobs.at(-1)!.job.id;
+      schedule.nextRunAt = plan.nextRunAt;
+      return { schedule: { ...schedule }, plan, jobs };
+    });
+    const times = this.schedules.filter((x) => x.nextRunAt !== null).map((x) => x.nextRunAt!);
+    return { fired, nextAt: times.length === 0 ? undefined : Math.min(...times) };
   }
 
   oldestPending(queue?: string): number | undefined {

@@ -1,6 +1,6 @@
 import * as fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ClaimedJob, JobStore, JobUpdate, NewJob } from '../../../lib/jobs/stores/job-store.js';
+import type { ClaimedJob, JobStore, JobUpdate, NewJob, SchedulePlanner } from '../../../lib/jobs/stores/job-store.js';
 import { context, storeCases } from './store-cases.js';
 import { StoreModel } from './store-model.js';
 
@@ -26,7 +26,12 @@ type Command =
   | { type: 'cancel'; pick: number }
   | { type: 'retry'; pick: number }
   | { type: 'sweep' }
-  | { type: 'advance'; ms: number };
+  | { type: 'advance'; ms: number }
+  | { type: 'upsertSchedule'; schedule: number; queue: number; name: number; retime: boolean; overlap: boolean; keyed: boolean; delay: number }
+  | { type: 'removeSchedule'; schedule: number }
+  | { type: 'fireDue'; step: number; end: boolean };
+
+const SCHEDULES = ['s0', 's1', 's2'];
 
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
   {
@@ -56,6 +61,21 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   { arbitrary: fc.record({ type: fc.constant('retry' as const), pick: fc.nat() }), weight: 1 },
   { arbitrary: fc.constant({ type: 'sweep' as const }), weight: 1 },
   { arbitrary: fc.record({ type: fc.constant('advance' as const), ms: fc.nat(4_000) }), weight: 3 },
+  {
+    arbitrary: fc.record({
+      type: fc.constant('upsertSchedule' as const),
+      schedule: fc.nat(2),
+      queue: fc.nat(1),
+      name: fc.nat(2),
+      retime: fc.boolean(),
+      overlap: fc.boolean(),
+      keyed: fc.boolean(),
+      delay: fc.nat(3_000),
+    }),
+    weight: 2,
+  },
+  { arbitrary: fc.record({ type: fc.constant('removeSchedule' as const), schedule: fc.nat(2) }), weight: 1 },
+  { arbitrary: fc.record({ type: fc.constant('fireDue' as const), step: fc.integer({ min: 1, max: 2_000 }), end: fc.boolean() }), weight: 3 },
 );
 
 const CLAIMED_FIELDS = ['id', 'name', 'queue', 'payload', 'key', 'priority', 'attempts', 'stalls', 'runAt', 'createdAt', 'options', 'trace'] as const;
@@ -123,7 +143,33 @@ async function runProgram(store: JobStore, program: Command[]): Promise<void> {
         case 'advance':
           now += command.ms;
           break;
+        case 'upsertSchedule': {
+          const schedule = {
+            id: SCHEDULES[command.schedule], cron: command.retime ? '*/2 * * * * *' : '*/1 * * * * *', tz: 'UTC', overlap: command.overlap ? ('skip' as const) : ('allow' as const),
+            misfire: 'once' as const, source: 'call' as const, name: NAMES[command.name], queue: QUEUES[command.queue], payload: command.keyed ? '{"keyed":true}' : '{}',
+            priority: 0, maxAttempts: 2, options: null, nextRunAt: now + command.delay,
+          };
+          await both((s) => s.upsertSchedule!(schedule, now));
+          break;
+        }
+        case 'removeSchedule':
+          await both((s) => s.removeSchedule!(SCHEDULES[command.schedule]));
+          break;
+        case 'fireDue': {
+          // A pure planner (as fireDue requires): one job per due schedule unless overlap says no; ids from the step.
+          const planner: SchedulePlanner = (schedule, at, lastJobActive) => {
+            const next = command.end && schedule.id === 's2' ? null : schedule.nextRunAt! + command.step;
+            if (schedule.overlap === 'skip' && lastJobActive) return { jobs: [], nextRunAt: next };
+            const id = `01F${String(step).padStart(4, '0')}${schedule.id}`;
+            ids.push(id);
+            const key = schedule.payload === '{"keyed":true}' ? 'k0' : null;
+            return { jobs: [{ id, name: schedule.name, queue: schedule.queue, payload: schedule.payload, key, priority: 0, maxAttempts: 2, runAt: schedule.nextRunAt!, createdAt: at, options: null, trace: null }], nextRunAt: next };
+          };
+          await both((s) => s.fireDue!(now, planner));
+          break;
+        }
       }
+      expect(await store.listSchedules!(), `schedules after step ${step}`).toEqual(model.listSchedules());
       expect(await store.list({ limit: 1_000 }), `rows after step ${step}`).toEqual(model.all());
       expect(await store.counts('q')).toEqual(model.counts('q'));
       expect(await store.counts()).toEqual(model.counts());

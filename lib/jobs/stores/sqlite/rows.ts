@@ -1,4 +1,4 @@
-import type { ClaimedJob, StoredJob } from '../job-store.js';
+import type { ClaimedJob, StoredJob, StoredSchedule } from '../job-store.js';
 
 
 /** The columns of a StoredJob, in its field order (the store adds owner, lease_until and cancel_requested). */
@@ -70,3 +70,28 @@ export function byClaimOrder(a: ClaimedJob, b: ClaimedJob): number {
 
 /** SQL that appends the JSON text bound twice to a JSON array column, as the memory store does in JS. */
 export const APPEND_ERROR = "CASE WHEN errors = '[]' THEN '[' || ? || ']' ELSE substr(errors, 1, length(errors) - 1) || ',' || ? || ']' END";
+
+/** The columns of a StoredSchedule, in its field order. */
+export const SCHEDULE_COLUMNS =
+  'id, cron, tz, overlap, misfire, source, name, queue, payload, priority, max_attempts, options, next_run_at, last_job_id, created_at, updated_at';
+
+export function toSchedule(row: Record<string, unknown>): StoredSchedule {
+  return {
+    id: row.id as string,
+    cron: row.cron as string,
+    tz: row.tz as string,
+    overlap: row.overlap as StoredSchedule['overlap'],
+    misfire: row.misfire as StoredSchedule['misfire'],
+    source: row.source as StoredSchedule['source'],
+    name: row.name as string,
+    queue: row.queue as string,
+    payload: row.payload as string,
+    priority: row.priority as number,
+    maxAttempts: row.max_attempts as number,
+    options: row.options as string | null,
+    nextRunAt: row.next_run_at as number | null,
+    lastJobId: row.last_job_id as string | null,
+    createdAt: row.created_at as number,
+    updatedAt: row.updated_at as number,
+  };
+}

@@ -4,10 +4,15 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { JOB_STATES, type JobState } from '../../job.types.js';
 import type {
   ClaimedJob,
+  FireResult,
+  FiredSchedule,
   InsertResult,
   JobStore,
   JobUpdate,
   NewJob,
+  NewSchedule,
+  SchedulePlanner,
+  StoredSchedule,
   RecoveryResult,
   StoreListFilter,
   StoreOpenContext,
@@ -18,7 +23,7 @@ import type {
 import type { SqliteDatabase, SqliteDriver, SqliteStatement, SqliteValuesStatement } from './sqlite-driver.js';
 import { SqliteStoreError, storeError } from './errors.js';
 import { PROCESS_STARTED_AT, isDeadOwner, type OwnerRecord } from './owners.js';
-import { APPEND_ERROR, CLAIM_COLUMNS, JOB_COLUMNS, claimValues, inClaimOrder, toClaimedJob, toJob } from './rows.js';
+import { APPEND_ERROR, CLAIM_COLUMNS, JOB_COLUMNS, SCHEDULE_COLUMNS, claimValues, inClaimOrder, toClaimedJob, toJob, toSchedule } from './rows.js';
 import { MIGRATIONS, migrate, newerSchemaError, readSchemaVersion, type Migration } from './sqlite-schema.js';
 
 /** Everything sqliteStore() resolved from its options. */
@@ -140,24 +145,27 @@ export class SqliteJobStore implements JobStore {
   }
 
   async insert(jobs: readonly NewJob[], now: number): Promise<InsertResult[]> {
-    return this.write('insert jobs', () => {
-      const results: InsertResult[] = [];
-      const add = this.statement(INSERT_JOB);
-      for (const job of jobs) {
-        if (job.key !== null) {
-          const existing = this.statement(ACTIVE_BY_KEY).get(job.queue, job.key);
-          if (existing !== undefined) {
-            results.push({ job: toJob(existing), created: false });
-            continue;
-          }
+    // One job without a key is one INSERT: SQLite's own statement transaction makes it all or nothing.
+    return this.write('insert jobs', () => this.insertRows(jobs, now), jobs.length > 1 || (jobs.length === 1 && jobs[0].key !== null));
+  }
+
+  /** insert()'s work, inside the caller's transaction. */
+  private insertRows(jobs: readonly NewJob[], now: number): InsertResult[] {
+    const results: InsertResult[] = [];
+    const add = this.statement(INSERT_JOB);
+    for (const job of jobs) {
+      if (job.key !== null) {
+        const existing = this.statement(ACTIVE_BY_KEY).get(job.queue, job.key);
+        if (existing !== undefined) {
+          results.push({ job: toJob(existing), created: false });
+          continue;
         }
-        const state: JobState = job.runAt > now ? 'scheduled' : 'pending';
-        add.run(job.id, job.name, job.queue, state, job.payload, job.key, job.priority, job.maxAttempts, job.runAt, job.createdAt, job.options, job.trace);
-        results.push({ job: newRow(job, state), created: true });
       }
-      return results;
-      // One job without a key is one INSERT: SQLite's own statement transaction makes it all or nothing.
-    }, jobs.length > 1 || (jobs.length === 1 && jobs[0].key !== null));
+      const state: JobState = job.runAt > now ? 'scheduled' : 'pending';
+      add.run(job.id, job.name, job.queue, state, job.payload, job.key, job.priority, job.maxAttempts, job.runAt, job.createdAt, job.options, job.trace);
+      results.push({ job: newRow(job, state), created: true });
+    }
+    return results;
   }
 
   async claim(queue: string, names: readonly string[], limit: number, now: number): Promise<ClaimedJob[]> {
@@ -415,6 +423,75 @@ export class SqliteJobStore implements JobStore {
       }
     }
     return removed;
+  }
+
+  // ---- schedules ------------------------------------------------------------------------------------------------
+
+  async upsertSchedule(schedule: NewSchedule, now: number): Promise<StoredSchedule> {
+    return this.write('store a schedule', () => {
+      // The stored next tick stays when the timing is unchanged (see the JobStore contract); one statement, so atomic.
+      const row = this.statement(
+        `INSERT INTO bw_schedules (${SCHEDULE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET
+           next_run_at = CASE WHEN bw_schedules.cron = excluded.cron AND bw_schedules.tz = excluded.tz AND bw_schedules.next_run_at IS NOT NULL
+                              THEN bw_schedules.next_run_at ELSE excluded.next_run_at END,
+           cron = excluded.cron, tz = excluded.tz, overlap = excluded.overlap, misfire = excluded.misfire, source = excluded.source,
+           name = excluded.name, queue = excluded.queue, payload = excluded.payload, priority = excluded.priority,
+           max_attempts = excluded.max_attempts, options = excluded.options, updated_at = excluded.updated_at
+         RETURNING ${SCHEDULE_COLUMNS}`,
+      ).get(
+        schedule.id,
+        schedule.cron,
+        schedule.tz,
+        schedule.overlap,
+        schedule.misfire,
+        schedule.source,
+        schedule.name,
+        schedule.queue,
+        schedule.payload,
+        schedule.priority,
+        schedule.maxAttempts,
+        schedule.options,
+        schedule.nextRunAt,
+        now,
+        now,
+      );
+      return toSchedule(row!);
+    });
+  }
+
+  async removeSchedule(id: string): Promise<boolean> {
+    return this.write('remove a schedule', () => Number(this.statement('DELETE FROM bw_schedules WHERE id = ?').run(id).changes) > 0);
+  }
+
+  async listSchedules(): Promise<StoredSchedule[]> {
+    return this.read('list schedules', () => this.statement(`SELECT ${SCHEDULE_COLUMNS} FROM bw_schedules ORDER BY id`).all().map(toSchedule));
+  }
+
+  async fireDue(now: number, planner: SchedulePlanner): Promise<FireResult> {
+    const nextAt = (): number | undefined => {
+      const row = this.statement('SELECT min(next_run_at) AS at FROM bw_schedules WHERE next_run_at IS NOT NULL').get();
+      return row?.at === null || row?.at === undefined ? undefined : (row.at as number);
+    };
+    // Nothing due, the common case: one read, no write lock.
+    const first = this.read('find due schedules', nextAt);
+    if (first === undefined || first > now) return { fired: [], nextAt: first };
+    return this.write('fire due schedules', () => {
+      // Read again under the write lock: another process may have fired them since.
+      const due = this.statement(`SELECT ${SCHEDULE_COLUMNS} FROM bw_schedules WHERE next_run_at <= ? ORDER BY next_run_at, id`).all(now).map(toSchedule);
+      const active = this.statement(`SELECT 1 AS active FROM bw_jobs WHERE id = ? AND state IN ${ACTIVE}`);
+      const advance = this.statement('UPDATE bw_schedules SET next_run_at = ?, last_job_id = ? WHERE id = ?');
+      const fired: FiredSchedule[] = [];
+      for (const schedule of due) {
+        const lastJobActive = schedule.lastJobId !== null && active.get(schedule.lastJobId) !== undefined;
+        const plan = planner({ ...schedule }, now, lastJobActive);
+        const jobs = this.insertRows(plan.jobs, now);
+        const lastJobId = jobs.length > 0 ? jobs.at(-1)!.job.id : schedule.lastJobId;
+        advance.run(plan.nextRunAt, lastJobId, schedule.id);
+        fired.push({ schedule: { ...schedule, nextRunAt: plan.nextRunAt, lastJobId }, plan, jobs });
+      }
+      return { fired, nextAt: nextAt() };
+    });
   }
 
   // ---- internals ----------------------------------------------------------------------------------------------

@@ -61,6 +61,33 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Recurring schedules: one row per schedule id, the job it inserts at each tick, and its next tick. Version 2
+    // (job groups) is another change's; each migration stands alone.
+    version: 3,
+    sql: `
+      CREATE TABLE bw_schedules (
+        id TEXT PRIMARY KEY,
+        cron TEXT NOT NULL,
+        tz TEXT NOT NULL,
+        overlap TEXT NOT NULL CHECK (overlap IN ('allow', 'skip')),
+        misfire TEXT NOT NULL CHECK (misfire IN ('skip', 'once')),
+        source TEXT NOT NULL CHECK (source IN ('decorator', 'call')),
+        name TEXT NOT NULL,
+        queue TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        max_attempts INTEGER NOT NULL,
+        options TEXT,
+        next_run_at INTEGER,
+        last_job_id TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      -- What is due, and the earliest next tick, are read from this index alone.
+      CREATE INDEX bw_schedules_due ON bw_schedules (next_run_at) WHERE next_run_at IS NOT NULL;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
