@@ -17,6 +17,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { LOG_CONTEXT } from '../background-work.constants.js';
 import { BackgroundJobs } from '../jobs/background-jobs.js';
 import { JOB_STATES, type JobRecord, type JobState } from '../jobs/job.types.js';
+import { WorkMonitor } from '../monitoring/work-monitor.js';
 import { cookieToken, newToken, tokenCookie } from './action-token.js';
 import { DashboardAssets } from './dashboard-assets.js';
 import { DashboardFeed } from './dashboard-feed.js';
@@ -24,7 +25,7 @@ import { renderPage, SECURITY_HEADERS } from './dashboard-page.js';
 import { DASHBOARD_OPTIONS } from './dashboard.constants.js';
 import type { ResolvedDashboardOptions } from './dashboard.options.js';
 import { remoteAddress, requestPath, takeOver, type AnyRequest } from './http-exchange.js';
-import { toDetail, toSummary, type JobSummary } from './job-views.js';
+import { toDetail, toScheduleView, toSummary, type JobSummary, type ScheduleView } from './job-views.js';
 
 const DEFAULT_PAGE = 25;
 const MAX_PAGE = 100;
@@ -53,6 +54,7 @@ export class DashboardController {
     private readonly feed: DashboardFeed,
     private readonly assets: DashboardAssets,
     private readonly jobs: BackgroundJobs,
+    private readonly monitor: WorkMonitor,
     private readonly adapterHost: HttpAdapterHost,
   ) {}
 
@@ -126,6 +128,14 @@ export class DashboardController {
     const job = await this.jobs.get(id);
     if (job === undefined) throw new NotFoundException(`No job ${id} in the store (it may have been swept after its retention)`);
     this.json(response, 200, toDetail(job));
+  }
+
+  /** The recurring schedules of the store, by id; `supported: false` for a store that keeps none. */
+  @Get('api/schedules')
+  async schedules(@Res() response: unknown): Promise<void> {
+    if (!this.monitor.keepsSchedules) return this.json(response, 200, { supported: false, schedules: [] });
+    const schedules: ScheduleView[] = (await this.jobs.schedules()).map(toScheduleView);
+    this.json(response, 200, { supported: true, schedules });
   }
 
   @Post('api/jobs/retry-failed')

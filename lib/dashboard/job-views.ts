@@ -1,4 +1,4 @@
-import type { JobError, JobRecord, JobState } from '../jobs/job.types.js';
+import type { JobError, JobRecord, JobState, ScheduleRecord } from '../jobs/job.types.js';
 
 /**
  * Jobs as the page shows them: what `BackgroundJobs.list()` and `get()` return, never more, with every long text
@@ -116,5 +116,38 @@ export function toDetail(job: JobRecord): JobDetail {
     result: job.result === undefined ? null : cap(JSON.stringify(job.result, null, 2) ?? 'null', DETAIL_CHARS),
     errors: job.errors.map((error) => errorView(error, true)).toReversed(),
     timeline,
+  };
+}
+
+export interface ScheduleView {
+  id: string;
+  cron: string;
+  tz: string;
+  name: string;
+  queue: string;
+  payload: CappedText;
+  overlap: 'skip' | 'allow';
+  misfire: 'skip' | 'once';
+  source: 'decorator' | 'call';
+  nextRunAt: number | null;
+  lastJobId: string | null;
+  updatedAt: number;
+}
+
+/** A recurring schedule as `BackgroundJobs.schedules()` has it, its payload cut to a list row's size. */
+export function toScheduleView(schedule: ScheduleRecord): ScheduleView {
+  return {
+    id: schedule.id,
+    cron: schedule.cron,
+    tz: schedule.tz,
+    name: schedule.name,
+    queue: schedule.queue,
+    payload: cap(JSON.stringify(schedule.payload), PREVIEW_CHARS),
+    overlap: schedule.overlap,
+    misfire: schedule.misfire,
+    source: schedule.source,
+    nextRunAt: schedule.nextRunAt?.getTime() ?? null,
+    lastJobId: schedule.lastJobId ?? null,
+    updatedAt: schedule.updatedAt.getTime(),
   };
 }

@@ -76,6 +76,11 @@ export class WorkMonitor {
     return { description: this.runtime.store.description, durable: this.runtime.store.durable };
   }
 
+  /** Whether the store keeps recurring schedules (the optional schedule calls of the seam). */
+  get keepsSchedules(): boolean {
+    return typeof this.runtime.store.fireDue === 'function';
+  }
+
   /** Jobs in `states` by queue (see `JobStore.countsByQueue`). */
   jobCounts(timeoutMs: number, states?: readonly JobState[]): Promise<StoreAnswer<Record<string, Partial<Record<JobState, number>>>>> {
     return this.ask(timeoutMs, () => this.runtime.store.countsByQueue(states));

@@ -2,7 +2,7 @@ import { Injectable, Module, VersioningType, type CallHandler, type CanActivate,
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { map, type Observable } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BackgroundJobs, HostedService, Job, memoryStore, type JobRecord } from 'nestjs-background-work';
+import { BackgroundJobs, HostedService, Job, Recurring, memoryStore, type JobRecord } from 'nestjs-background-work';
 import { gate, sleep } from '../support/create-app.js';
 import { PLATFORMS, startDashboardApp, type DashboardApp } from '../support/dashboard-app.js';
 
@@ -289,6 +289,25 @@ describe.each(PLATFORMS)('the dashboard on %s', (platform) => {
       expect(row.lastError).toEqual({ attempt: 1, name: 'Error', message: 'SMTP 550: mailbox unavailable', stack: null, at: expect.any(Number) });
       expect(row.payload.text).toHaveLength(300);
       expect((await fetch(`${url}/api/jobs/01NOSUCHJOB0000000000000000`)).status).toBe(404);
+    });
+  });
+
+  describe('the schedules API', () => {
+    it('lists the recurring schedules of the store, from @Recurring and from schedule(), with their next tick', async () => {
+      @Recurring('0 3 * * *', { tz: 'Europe/Paris', payload: { region: 'eu' } })
+      @Job('nightly-report')
+      class NightlyReport {
+        run(): void {}
+      }
+      const { url, app } = await start(platform, {}, {}, [NightlyReport]);
+      await app.get(BackgroundJobs).schedule('tmp-cleanup', '*/10 * * * *', 'cleanup-tmp', { dir: '/tmp' }, { overlap: 'skip' });
+      const answer = await json(await fetch(`${url}/api/schedules`));
+      expect(answer.supported).toBe(true);
+      expect(answer.schedules).toEqual([
+        expect.objectContaining({ id: 'nightly-report', cron: '0 3 * * *', tz: 'Europe/Paris', name: 'nightly-report', source: 'decorator', payload: { text: '{"region":"eu"}', length: 15, truncated: false } }),
+        expect.objectContaining({ id: 'tmp-cleanup', cron: '*/10 * * * *', tz: 'UTC', name: 'cleanup-tmp', overlap: 'skip', source: 'call', lastJobId: null }),
+      ]);
+      for (const schedule of answer.schedules) expect(schedule.nextRunAt).toBeGreaterThan(Date.now());
     });
   });
 

@@ -10,6 +10,7 @@ import {
   HostedService,
   InjectQueue,
   Job,
+  Recurring,
   WorkerThreads,
   sqliteStore,
   type JobContext,
@@ -40,6 +41,7 @@ class SendWelcomeEmail {
   }
 }
 
+@Recurring('0 6 * * *', { id: 'invoices-eu', tz: 'Europe/Paris', payload: { invoice: 0 }, overlap: 'skip' })
 @Job('render-invoice', { queue: 'reports' })
 class RenderInvoice {
   constructor(private readonly threads: WorkerThreads) {}
@@ -109,6 +111,7 @@ beforeAll(async () => {
   );
   await jobs.enqueueMany(Array.from({ length: 12 }, (_, i) => ({ job: RenderInvoice, payload: { invoice: 2026_0400 + i } })));
   await jobs.enqueue(SendWelcomeEmail, { to: 'later@example.com', locale: 'en-GB' }, { delay: 3_600_000 });
+  await jobs.schedule('weekly-digest', '0 8 * * MON', SendWelcomeEmail, { to: 'team@example.com', locale: 'en-GB' }, { tz: 'Europe/London' });
   await jobs.onIdle();
   // Work in flight while the pictures are taken: closures held open.
   for (let i = 0; i < 3; i++) d.app.get(BackgroundQueue).enqueue(() => release.promise, { name: `import-${i}` });
@@ -131,13 +134,15 @@ async function shoot(hash: string, name: string, selector: string): Promise<void
 }
 
 describe('screenshots of the dashboard', () => {
-  it('of the overview, the jobs, a failed job, the services and the threads', { timeout: 120_000 }, async () => {
+  it('of the overview, the jobs, a failed job, the schedules, the services and the threads', { timeout: 120_000 }, async () => {
     await shoot('#/', 'overview', '[data-queue="email"] [data-history]');
     expect(await page.locator('[data-queue]').count()).toBe(3);
     await shoot('#/jobs?state=failed', 'jobs', '[data-jobs-table]');
     expect(await page.locator('[data-job]').count()).toBe(4);
     const failed = await page.locator('[data-job]').first().getAttribute('data-job');
     await shoot(`#/jobs/${failed}`, 'job', '[data-stack]');
+    await shoot('#/schedules', 'schedules', '[data-schedules-table]');
+    expect(await page.locator('[data-schedule]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-schedule')))).toEqual(['invoices-eu', 'weekly-digest']);
     await shoot('#/services', 'services', '[data-service="ExchangeRatesFeed"]');
     expect(await page.locator('[data-service]').allTextContents()).toEqual([
       expect.stringContaining('OutboxPoller'),

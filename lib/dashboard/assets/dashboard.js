@@ -30,6 +30,11 @@
  */
 /** @typedef {{ p50: number, p90: number, p99: number, max: number, mean: number }} Percentiles */
 /**
+ * @typedef {{ id: string, cron: string, tz: string, name: string, queue: string, payload: CappedText,
+ *   overlap: 'skip' | 'allow', misfire: 'skip' | 'once', source: 'decorator' | 'call', nextRunAt: number | null,
+ *   lastJobId: string | null, updatedAt: number }} ScheduleView
+ */
+/**
  * @typedef {{ at: number, phase: 'starting' | 'running' | 'stopping' | 'stopped',
  *   stop: { since: number, deadline: number } | null,
  *   store: { description: string, durable: boolean, error: string | null, countedAt: number | null },
@@ -118,15 +123,13 @@ function duration(ms) {
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
-/** @param {number} at */
+/** "3 min ago", "in 7 h". @param {number} at */
 function ago(at) {
-  const s = Math.round((Date.now() - at) / 1000);
-  if (s < -1) return `in ${duration(-s * 1000)}`;
+  const signed = Math.round((Date.now() - at) / 1000);
+  const s = Math.abs(signed);
   if (s < 2) return 'just now';
-  if (s < 90) return `${s} s ago`;
-  if (s < 5400) return `${Math.round(s / 60)} min ago`;
-  if (s < 129_600) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86_400)} d ago`;
+  const span = s < 90 ? `${s} s` : s < 5400 ? `${Math.round(s / 60)} min` : s < 129_600 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86_400)} d`;
+  return signed < 0 ? `in ${span}` : `${span} ago`;
 }
 
 /** Hours to milliseconds, local time. @param {number} at */
@@ -264,6 +267,7 @@ append(app, [h('header', { class: 'top' }, h('h1', {}, 'Background work'), nav, 
 const SECTIONS = [
   ['overview', '#/', 'Overview'],
   ['jobs', '#/jobs', 'Jobs'],
+  ['schedules', '#/schedules', 'Schedules'],
   ['services', '#/services', 'Services'],
   ['threads', '#/threads', 'Threads'],
 ];
@@ -787,6 +791,54 @@ function jobView(job, reload) {
   );
 }
 
+/** Recurring schedules: what each tick inserts, when the next is, and the last job it made. @returns {Page} */
+function schedulesPage() {
+  const box = h('section', { class: 'panel' }, h('h2', {}, 'Recurring schedules'), h('div', { class: 'empty' }, 'Loading…'));
+  replace(content, box);
+  let loadedAt = 0;
+  const load = async () => {
+    loadedAt = Date.now();
+    try {
+      /** @type {{ supported: boolean, schedules: ScheduleView[] }} */
+      const answer = await api('schedules');
+      replace(box, h('h2', {}, 'Recurring schedules'), schedulesTable(answer));
+    } catch (error) {
+      replace(box, h('h2', {}, 'Recurring schedules'), failure(error instanceof Error ? error.message : String(error)));
+    }
+    ready();
+  };
+  void load();
+  return {
+    update() {
+      // Next ticks move on: read again every 5 s while the page is open.
+      if (Date.now() - loadedAt >= 5000) void load();
+    },
+  };
+}
+
+/** @param {{ supported: boolean, schedules: ScheduleView[] }} answer */
+function schedulesTable(answer) {
+  if (!answer.supported) return h('div', { class: 'empty' }, 'This job store keeps no schedules.');
+  if (answer.schedules.length === 0) return h('div', { class: 'empty' }, 'No recurring schedules: see @Recurring and BackgroundJobs.schedule().');
+  return h(
+    'table',
+    { 'data-schedules-table': '' },
+    h('tr', {}, h('th', {}, 'Schedule'), h('th', {}, 'Cron'), h('th', {}, 'Job'), h('th', {}, 'Next tick'), h('th', {}, 'Last job'), h('th', {}, 'Payload')),
+    ...answer.schedules.map((schedule) =>
+      h(
+        'tr',
+        { 'data-schedule': schedule.id },
+        h('td', {}, schedule.id, h('div', { class: 'muted' }, schedule.source === 'decorator' ? '@Recurring' : 'schedule()')),
+        h('td', {}, h('code', {}, schedule.cron), h('div', { class: 'muted' }, `${schedule.tz} · overlap ${schedule.overlap} · misfire ${schedule.misfire}`)),
+        h('td', {}, h('a', { href: jobsLink({ by: 'name', q: schedule.name }) }, schedule.name), h('div', { class: 'muted' }, `on ${schedule.queue}`)),
+        h('td', {}, schedule.nextRunAt === null ? h('span', { class: 'muted' }, 'none to come') : when(schedule.nextRunAt)),
+        h('td', {}, schedule.lastJobId === null ? h('span', { class: 'muted' }, '–') : h('a', { href: jobLink(schedule.lastJobId), class: 'mono' }, schedule.lastJobId)),
+        h('td', { class: 'cell-text mono', title: schedule.payload.text }, schedule.payload.text),
+      ),
+    ),
+  );
+}
+
 /** Hosted services in start order, with their state and error. @returns {Page} */
 function servicesPage() {
   const box = h('section', { class: 'panel' });
@@ -900,6 +952,9 @@ function route() {
   } else if (path === '/jobs') {
     renderNav('jobs');
     current = jobsPage(params);
+  } else if (path === '/schedules') {
+    renderNav('schedules');
+    current = schedulesPage();
   } else if (path === '/services') {
     renderNav('services');
     current = servicesPage();
