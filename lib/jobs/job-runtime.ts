@@ -87,17 +87,14 @@ export class JobRuntime implements FeedEvents {
   /** Bootstrap, once hosted services have started (handlers may need them): the queues begin to claim. */
   startFeeds(): void {
     if (this.phase !== 'open') return;
-    const byQueue = new Map<string, Map<string, JobHandlerEntry>>();
-    for (const handler of this.handlers.values()) {
-      const forQueue = byQueue.get(handler.queue.name) ?? new Map<string, JobHandlerEntry>();
-      forQueue.set(handler.name, handler);
-      byQueue.set(handler.queue.name, forQueue);
-    }
-    for (const [name, handlers] of byQueue) {
-      const queue = this.queues.get(name);
-      const feed = new JobFeed(queue, handlers, this.store, this.writes, this, this.logger);
-      this.feeds.set(name, feed);
-      queue.attachSource(feed);
+    // Every queue claims every job this process has a handler for: a job runs on its @Job's queue unless its
+    // enqueue named another (JobOptions.queue), and then that queue must find it too.
+    if (this.handlers.size > 0) {
+      for (const queue of this.queues.all()) {
+        const feed = new JobFeed(queue, this.handlers, this.store, this.writes, this, this.logger);
+        this.feeds.set(queue.name, feed);
+        queue.attachSource(feed);
+      }
     }
     const { leaseMs, pollMs } = this.store.settings;
     this.every(Math.max(100, Math.floor(leaseMs / 3)), () => this.heartbeat());

@@ -159,7 +159,8 @@ describe.each(STORE_CASES)('BackgroundJobs on $label', (store) => {
   });
 
   it('keeps a thrown non-Error as the job’s error, and fails a handler that never settles at its timeout', async () => {
-    const { jobs } = await start();
+    // The never-settling function keeps its slot until the drain gives up on it: a short deadline for the close.
+    const { jobs } = await start({ shutdownTimeout: 500 });
     const odd = await jobs.enqueue(ThrowsNonError, {});
     const stuck = await jobs.enqueue(NeverSettles, {});
     await until(async () => (await jobs.get(odd.id))?.state === 'failed' && (await jobs.get(stuck.id))?.state === 'failed', 'both failures');
@@ -195,6 +196,20 @@ describe.each(STORE_CASES)('BackgroundJobs on $label', (store) => {
     held.get('p0')!.open();
     await until(() => log.includes('start p2'), 'the high-priority slow job');
     expect(log.filter((l) => l.startsWith('start'))).toEqual(['start p0', 'start p2']);
+  });
+
+  it('runs a job on the queue that its enqueue names, in that queue’s slots', async () => {
+    const { jobs } = await start();
+    await jobs.enqueue(Held, { id: 'q0' });
+    await until(() => held.has('q0'), 'the slow queue’s one slot taken');
+    // Echo's @Job names no queue; this one runs on "slow" (concurrency 1), which none of Echo's jobs use otherwise.
+    const moved = await jobs.enqueue(Echo, { text: 'moved' }, { queue: 'slow' });
+    expect(moved.queue).toBe('slow');
+    await sleep(50);
+    expect(log).not.toContain('moved@1');
+    held.get('q0')!.open();
+    await until(async () => (await jobs.get(moved.id))?.state === 'succeeded', 'the job moved to the slow queue');
+    expect(log).toContain('moved@1');
   });
 
   it('cancels a pending job and a running one (no retry), and says false for an ended one', async () => {
