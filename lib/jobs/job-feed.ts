@@ -219,6 +219,8 @@ export class JobFeed implements WorkSource, WorkHooks {
     const item = new QueuedWork<unknown>(this.queue, run as never, row.name, timeout, retry, row.priority, row.id);
     item.hooks = this;
     item.attempt = row.attempts - 1; // the claim counted this attempt; the engine counts it again as it starts
+    // Its producer's context, kept in the store as text; it was ready to start once due.
+    if (this.queue.traced) item.sent = { trace: row.trace ?? undefined, readyAt: row.runAt };
     this.items.set(row.id, { item, row });
     return item;
   }

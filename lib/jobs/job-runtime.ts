@@ -114,7 +114,21 @@ export class JobRuntime implements FeedEvents {
     if (this.phase === 'new') return this.ready.then(() => this.insert(jobs));
     if (this.phase === 'failed') return Promise.reject(new JobStoreClosedError(`Job store ${this.store.description} could not be opened: ${describeError(this.openError)}`));
     if (this.phase === 'closed') return Promise.reject(new JobStoreClosedError(`Job store ${this.store.description} is closed: the application has stopped`));
-    return this.writes.insert(jobs).then((results) => this.inserted(results));
+    const telemetry = this.queues.telemetry;
+    if (telemetry === undefined) return this.writes.insert(jobs).then((results) => this.inserted(results));
+    // PRODUCER spans in the caller's context; each job keeps its span's context as text, for whichever process runs it.
+    const sending = telemetry.sendingJobs(jobs);
+    for (let i = 0; i < jobs.length; i++) jobs[i].trace = sending.traces[i];
+    return this.writes.insert(jobs).then(
+      (results) => {
+        sending.end();
+        return this.inserted(results);
+      },
+      (error: unknown) => {
+        sending.end(error);
+        throw error;
+      },
+    );
   }
 
   /** Committed (enqueued, or inserted by a schedule's tick): said in events and to the queues that run the new jobs. */

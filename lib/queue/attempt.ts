@@ -1,6 +1,7 @@
 import { describe } from '../validation.js';
 import type { QueuedWork } from './queued-work.js';
 import type { WorkContext } from './work-item.js';
+import type { AttemptSpan } from '../telemetry/work-telemetry.js';
 
 /** Receives the progress reports of an attempt that still owns its item. */
 export interface ProgressSink {
@@ -25,6 +26,8 @@ export class Attempt implements WorkContext {
   prev: Attempt | undefined = undefined;
   next: Attempt | undefined = undefined;
   lateTimer: NodeJS.Timeout | undefined = undefined;
+  /** Its CONSUMER span while open, when the app has OpenTelemetry; cleared when ended, so it ends once. */
+  span: AttemptSpan | undefined = undefined;
 
   constructor(
     readonly work: QueuedWork<any>,

@@ -14,6 +14,7 @@ import { resolveRetryPolicy, retryDelay, type ResolvedRetryPolicy } from './retr
 import type { WorkEvent } from './work-event.js';
 import type { EnqueueOptions, WorkFunction, WorkItem } from './work-item.js';
 import { describeError, describeReason, errorStack } from '../log-text.js';
+import type { AttemptOutcome, WorkTelemetry } from '../telemetry/work-telemetry.js';
 
 const ENQUEUE_KEYS = ['name', 'timeout', 'retry', 'signal', 'priority'] as const;
 /** The most items a source is asked for at once on a queue without a concurrency limit. */
@@ -104,6 +105,8 @@ export class BackgroundQueue {
   private cancelledCount = 0;
   private closed = false;
   private source: WorkSource | undefined = undefined;
+  /** OpenTelemetry, when the app has it: every use is behind one undefined check. */
+  private telemetry: WorkTelemetry | undefined = undefined;
   private sourceStopped = false;
   private pumping = false;
   private pumpScheduled = false;
@@ -182,6 +185,16 @@ export class BackgroundQueue {
       concurrency: this.options.concurrency,
       capacity: this.options.capacity,
     };
+  }
+
+  /** @internal set once by the registry, before any work is accepted. */
+  useTelemetry(telemetry: WorkTelemetry): void {
+    this.telemetry = telemetry;
+  }
+
+  /** Whether items get a telemetry mark: a source sets one on the items it admits. @internal */
+  get traced(): boolean {
+    return this.telemetry !== undefined;
   }
 
   /** @internal the jobs layer feeds stored jobs through this. */
@@ -325,6 +338,7 @@ export class BackgroundQueue {
   }
 
   private handBack(item: QueuedWork<any>): void {
+    this.endSpan(item.current, 'handed back');
     item.handedBack = true;
     item.settle('cancelled', new CancelledError(`Work item ${item.label} was handed back to its store at shutdown`));
     item.hooks!.handBack(item);
@@ -352,6 +366,7 @@ export class BackgroundQueue {
       // A cancelled item still on the deque is skipped when it reaches the head: O(1) instead of a search.
     } else if (item.state === 'running') {
       this.runningCount--;
+      this.endSpan(item.current!, 'cancelled', error);
       this.abandon(item.current!, error);
     } else {
       return false;
@@ -398,6 +413,7 @@ export class BackgroundQueue {
 
   private accept<T>(fn: WorkFunction<T>, options: ValidEnqueueOptions): WorkItem<T> {
     const item = new QueuedWork<T>(this, fn, options.name, options.timeout, options.retry, options.priority);
+    if (this.telemetry !== undefined) item.sent = { trace: this.telemetry.sent(this.name, item.id, item.name), readyAt: Date.now() };
     this.pendingCount++;
     this.emit(item, 'enqueued');
     const signal = options.signal;
@@ -456,7 +472,8 @@ export class BackgroundQueue {
     if (this.waiters.length > 0) this.admitWaiters();
     let returned: unknown;
     try {
-      returned = item.fn!(attempt);
+      if (this.telemetry === undefined) returned = item.fn!(attempt);
+      else returned = this.startTraced(attempt);
     } catch (error) {
       this.finish(attempt, false, error);
       return;
@@ -486,6 +503,7 @@ export class BackgroundQueue {
       const item = attempt.work;
       this.runningCount--;
       if (ok) {
+        if (attempt.span !== undefined) this.endSpan(attempt, 'succeeded');
         this.succeededCount++;
         item.settle('succeeded', outcome);
         this.emit(item, 'succeeded');
@@ -506,6 +524,7 @@ export class BackgroundQueue {
     const item = attempt.work;
     const error = new TimeoutError(item.timeout!);
     this.runningCount--;
+    this.endSpan(attempt, 'timed out', error);
     this.abandon(attempt, error);
     this.failAttempt(item, error);
     this.checkIdle();
@@ -531,7 +550,9 @@ export class BackgroundQueue {
   /** An attempt failed (threw, rejected or timed out): retry per policy or fail the item. */
   private failAttempt(item: QueuedWork<any>, error: unknown): void {
     const policy = item.retry;
-    if (policy !== undefined && item.attempt < policy.attempts) {
+    const again = policy !== undefined && item.attempt < policy.attempts;
+    if (item.current?.span !== undefined) this.endSpan(item.current, again ? 'retrying' : 'failed', error);
+    if (again) {
       const delay = retryDelay(policy, item.attempt);
       this.logger.warn(
         `Work item ${item.label} on queue "${this.name}" failed on attempt ${item.attempt} of ${policy.attempts}, retrying in ${delay} ms: ${describeError(error)}`,
@@ -551,6 +572,7 @@ export class BackgroundQueue {
       this.retrying.add(item);
       item.retryTimer = setTimeout(() => {
         item.retryTimer = undefined;
+        if (item.sent !== undefined) item.sent.readyAt = Date.now();
         this.retrying.delete(item);
         this.queued.unshift(item);
         this.pump();
@@ -563,6 +585,24 @@ export class BackgroundQueue {
     item.settle('failed', error);
     this.emit(item, 'failed', error);
     item.hooks?.ended(item, 'failed', error);
+  }
+
+  /** An attempt's function, inside its CONSUMER span's context so that the spans it makes are its children. */
+  private startTraced(attempt: Attempt): unknown {
+    const item = attempt.work;
+    const telemetry = this.telemetry!;
+    const sent = item.sent;
+    const span = telemetry.started(this.name, item.id, item.name, attempt.attempt, sent?.trace, sent === undefined ? undefined : Date.now() - sent.readyAt);
+    if (span === undefined) return item.fn!(attempt);
+    attempt.span = span;
+    return telemetry.within(span, () => item.fn!(attempt));
+  }
+
+  private endSpan(attempt: Attempt | undefined, outcome: AttemptOutcome, error?: unknown): void {
+    const span = attempt?.span;
+    if (span === undefined) return;
+    attempt!.span = undefined;
+    this.telemetry!.ended(span, outcome, error);
   }
 
   private admitWaiters(): void {

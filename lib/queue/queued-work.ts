@@ -2,6 +2,16 @@ import type { ResolvedRetryPolicy } from './retry-policy.js';
 import type { Attempt } from './attempt.js';
 import type { WorkFunction, WorkItem, WorkState } from './work-item.js';
 
+/**
+ * What telemetry needs of an item between its enqueue and its attempts: the producer's context (a context object
+ * for a closure, a job's stored trace text) and when it became ready to start (epoch ms), for the wait histogram.
+ * Set only when the app has OpenTelemetry.
+ */
+export interface SentMark {
+  trace: unknown;
+  readyAt: number;
+}
+
 let lastId = 0;
 const ignore = (): void => {};
 
@@ -54,6 +64,8 @@ export class QueuedWork<T> implements WorkItem<T> {
   interrupted = false;
   /** Ended by going back to its source unfinished (shown as cancelled to anything holding the item). */
   handedBack = false;
+  /** Telemetry's mark, when the app has OpenTelemetry. */
+  sent: SentMark | undefined = undefined;
 
   constructor(
     private readonly owner: WorkOwner,

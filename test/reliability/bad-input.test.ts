@@ -166,6 +166,7 @@ const catalogue: BadInput[] = [
   { input: '`onServiceError: true`', raised: 'call', error: TypeError, message: `${M}.onServiceError must be 'stop-app' or 'log', got true`, call: () => root({ onServiceError: true }) },
   { input: '`startupTimeout: 0`', raised: 'call', error: RangeError, message: `${M}.startupTimeout must be an integer from 1 to 2147483647 or Infinity, got 0`, call: () => root({ startupTimeout: 0 }) },
   { input: "`startupTimeout: '5s'`", raised: 'call', error: TypeError, message: `${M}.startupTimeout must be a number, got "5s"`, call: () => root({ startupTimeout: '5s' }) },
+  { input: "`telemetry: 'on'`", raised: 'call', error: TypeError, message: `${M}.telemetry must be a boolean, got "on"`, call: () => root({ telemetry: 'on' }) },
   { input: '`queues: []`', raised: 'call', error: TypeError, message: `${M}.queues must be an object, got an array`, call: () => root({ queues: [] }) },
   { input: '`queues: { default: {} }`', raised: 'call', error: RangeError, message: `${M}.queues must not name a queue "default"`, call: () => root({ queues: { default: {} } }) },
   { input: "`queues: { '': {} }`", raised: 'call', error: TypeError, message: `${M}.queues key must be a non-empty string, got ""`, call: () => root({ queues: { '': {} } }) },
