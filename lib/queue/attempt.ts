@@ -21,6 +21,8 @@ export class Attempt implements WorkContext {
   /** Whether the signal aborted (or will, when first read), and when: for the warning about work that ignores it. */
   aborted = false;
   abortedAt = 0;
+  /** `performance.now()` at its start, for `stats().runMs`: -1 while nobody reads stats. */
+  startedAt = -1;
   timeoutTimer: NodeJS.Timeout | undefined = undefined;
   /** Links in the queue's list of active attempts. */
   prev: Attempt | undefined = undefined;

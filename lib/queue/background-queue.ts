@@ -1,22 +1,25 @@
 import type { Logger } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
-import { checkFunction, checkObject, checkSignal, checkString } from '../validation.js';
+import type { TimePercentiles } from '../threads/worker-threads.js';
+import { MAX_TIMER_DELAY, checkFunction, checkNumber, checkObject, checkSignal, checkString } from '../validation.js';
 import { Attempt } from './attempt.js';
 import { IntrusiveList } from '../intrusive-list.js';
 import { Deque } from './deque.js';
+import { DurationWindow } from './duration-window.js';
 import { PendingQueue } from './pending-queue.js';
 import { SignalLinks } from './signal-links.js';
 import { CancelledError, QueueClosedError, QueueFullError, TimeoutError } from './queue.errors.js';
 import type { ResolvedQueueOptions } from './queue.options.js';
 import { QueuedWork } from './queued-work.js';
-import { resolvePriority, resolveTimeout } from './resolve-queue-options.js';
+import { RateLimiter } from './rate-limiter.js';
+import { resolveConcurrency, resolvePriority, resolveTimeout } from './resolve-queue-options.js';
 import { resolveRetryPolicy, retryDelay, type ResolvedRetryPolicy } from './retry-policy.js';
 import type { WorkEvent } from './work-event.js';
 import type { EnqueueOptions, WorkFunction, WorkItem } from './work-item.js';
 import { describeError, describeReason, errorStack } from '../log-text.js';
 import type { AttemptOutcome, WorkTelemetry } from '../telemetry/work-telemetry.js';
 
-const ENQUEUE_KEYS = ['name', 'timeout', 'retry', 'signal', 'priority'] as const;
+const ENQUEUE_KEYS = ['name', 'timeout', 'retry', 'signal', 'priority', 'group', 'delay'] as const;
 /** The most items a source is asked for at once on a queue without a concurrency limit. */
 const MAX_REQUEST = 100;
 
@@ -50,6 +53,13 @@ export interface QueueStats {
   abandoned: number;
   concurrency: number;
   capacity: number;
+  /**
+   * Ms from when an attempt could start (enqueued, its delay or retry delay over; a job once claimed) to its start,
+   * over the last 1024 starts. Sampling begins at the first `stats()` call, so a queue nobody watches pays nothing.
+   */
+  waitMs: TimePercentiles;
+  /** Ms from an attempt's start to its function's return (whatever the outcome), over the last 1024 returns. */
+  runMs: TimePercentiles;
 }
 
 /** What a queue reports after its drain: the items that did not finish by the deadline. */
@@ -80,6 +90,20 @@ interface ValidEnqueueOptions {
   retry: ResolvedRetryPolicy | undefined;
   signal: AbortSignal | undefined;
   priority: number;
+  group: string | undefined;
+  delay: number;
+}
+
+/** One group's items: the one admitted (queued, running or waiting out a retry), then the others in enqueue order. */
+interface GroupLine {
+  admitted: QueuedWork<any>;
+  readonly waiting: Deque<QueuedWork<any>>;
+}
+
+/** Wait and run times, sampled once somebody has read `stats()`. */
+interface Timing {
+  readonly wait: DurationWindow;
+  readonly run: DurationWindow;
 }
 
 /**
@@ -94,6 +118,16 @@ export class BackgroundQueue {
   private readonly active = new IntrusiveList<Attempt>();
   /** Items waiting out a retry delay. */
   private readonly retrying = new Set<QueuedWork<any>>();
+  /** Items waiting out their `delay` option, not yet in the pending order. */
+  private readonly delayed = new Set<QueuedWork<any>>();
+  /** Groups with an item admitted, by name; a group with nothing left is deleted. */
+  private readonly groups = new Map<string, GroupLine>();
+  private readonly limiter: RateLimiter | undefined;
+  /** The one timer that pumps again when the rate limit next allows a start. */
+  private limitTimer: NodeJS.Timeout | undefined = undefined;
+  private concurrency: number;
+  private paused = false;
+  private timing: Timing | undefined = undefined;
   private readonly waiters = new Deque<Waiter>();
   private readonly signalLinks = new SignalLinks<QueuedWork<any>>((item, reason) => this.cancelItem(item, reason));
   private idleWaiters: (() => void)[] = [];
@@ -116,6 +150,10 @@ export class BackgroundQueue {
     this.pumpScheduled = false;
     this.pump();
   };
+  private readonly limitTask = (): void => {
+    this.limitTimer = undefined;
+    this.pump();
+  };
 
   constructor(
     readonly name: string,
@@ -123,7 +161,17 @@ export class BackgroundQueue {
     private readonly logger: Logger,
   ) {
     this.events$ = this.events.asObservable();
-    this.defaults = Object.freeze({ name: undefined, timeout: options.timeout, retry: options.retry, signal: undefined, priority: options.priority });
+    this.defaults = Object.freeze({
+      name: undefined,
+      timeout: options.timeout,
+      retry: options.retry,
+      signal: undefined,
+      priority: options.priority,
+      group: undefined,
+      delay: 0,
+    });
+    this.concurrency = options.concurrency;
+    this.limiter = options.rateLimit === undefined ? undefined : new RateLimiter(options.rateLimit.max, options.rateLimit.per);
   }
 
   /**
@@ -175,6 +223,7 @@ export class BackgroundQueue {
   }
 
   stats(): QueueStats {
+    const timing = (this.timing ??= { wait: new DurationWindow(), run: new DurationWindow() });
     return {
       pending: this.pendingCount,
       running: this.runningCount,
@@ -182,8 +231,10 @@ export class BackgroundQueue {
       failed: this.failedCount,
       cancelled: this.cancelledCount,
       abandoned: this.abandonedCount(),
-      concurrency: this.options.concurrency,
+      concurrency: this.concurrency,
       capacity: this.options.capacity,
+      waitMs: timing.wait.percentiles(),
+      runMs: timing.run.percentiles(),
     };
   }
 
@@ -195,6 +246,39 @@ export class BackgroundQueue {
   /** Whether items get a telemetry mark: a source sets one on the items it admits. @internal */
   get traced(): boolean {
     return this.telemetry !== undefined;
+  }
+
+  /** Whether `pause()` holds new starts. */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /**
+   * Starts nothing new until `resume()`: running items go on, `enqueue` still accepts (under `capacity`), and no
+   * stored job is claimed. At shutdown a paused queue drains all the same.
+   */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.logger.debug?.(`Queue "${this.name}" paused`);
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.logger.debug?.(`Queue "${this.name}" resumed`);
+    this.schedulePump();
+  }
+
+  /**
+   * Changes the concurrency limit at once: raised, more items start now; lowered, running items finish and
+   * nothing new starts until fewer than `concurrency` run.
+   * @throws RangeError unless an integer >= 1 or Infinity
+   */
+  setConcurrency(concurrency: number): void {
+    this.concurrency = resolveConcurrency(`${this.name}.setConcurrency(concurrency)`, concurrency);
+    this.logger.debug?.(`Queue "${this.name}" concurrency set to ${concurrency}`);
+    this.schedulePump();
   }
 
   /** @internal the jobs layer feeds stored jobs through this. */
@@ -209,8 +293,10 @@ export class BackgroundQueue {
    * @internal
    */
   admit(items: readonly QueuedWork<any>[]): void {
+    const now = this.timing === undefined ? -1 : performance.now();
     for (const item of items) {
       this.pendingCount++;
+      item.readyAt = now;
       this.queued.push(item);
     }
     if (this.closed && this.source?.durable) this.handBackQueued();
@@ -251,6 +337,10 @@ export class BackgroundQueue {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.paused) {
+      this.logger.log(`Queue "${this.name}" is paused: it drains its pending items all the same`);
+      this.schedulePump();
+    }
     if (this.source?.durable) {
       this.stopSource();
       this.handBackQueued();
@@ -270,13 +360,17 @@ export class BackgroundQueue {
    */
   async drain(deadline: AbortSignal, grace: number): Promise<DrainReport> {
     const report: DrainReport = { queue: this.name, cancelledPending: [], cancelledRunning: [], abandoned: [], handedBack: [] };
+    if (this.delayed.size > 0) this.cancelDelayed();
     if (!deadline.aborted) await this.settledOr(deadline);
+    if (this.limitTimer !== undefined) clearTimeout(this.limitTimer);
+    this.limitTimer = undefined;
     // A source that survives the process needs no more of it; one that does not (memory) has drained till now.
     this.stopSource();
     if (this.isSettled()) return report;
 
     const reason = new CancelledError(`Cancelled at the shutdown deadline of queue "${this.name}"`);
     const notStarted = [...this.retrying, ...this.queued.drain().filter((item) => item.state === 'pending')];
+    for (const line of this.groups.values()) for (const item of line.waiting.drain()) if (item.state === 'pending') notStarted.push(item);
     for (const item of notStarted) {
       report.cancelledPending.push(item.label);
       this.cancelItem(item, reason, true);
@@ -314,6 +408,18 @@ export class BackgroundQueue {
     }
     for (const item of interrupted) if (item.handedBack) report.handedBack.push(item.label);
     return report;
+  }
+
+  /**
+   * A delay is a promise not to start before a time: shutdown does not run such items early, it cancels them as it
+   * begins, and names them.
+   */
+  private cancelDelayed(): void {
+    const reason = new CancelledError(`Cancelled at shutdown before its delay was over, on queue "${this.name}"`);
+    const items = [...this.delayed];
+    for (const item of items) this.cancelItem(item, reason, true);
+    const labels = items.map((item) => item.label).join(', ');
+    this.logger.warn(`Queue "${this.name}": ${items.length} delayed item${items.length === 1 ? '' : 's'} not yet due cancelled at shutdown: ${labels}`);
   }
 
   /** Durable items claimed but not started when the queue closes go back to their store at once. */
@@ -358,10 +464,11 @@ export class BackgroundQueue {
         : new CancelledError(`Work item ${item.label} was cancelled${reason === undefined ? '' : `: ${describeReason(reason)}`}`, { cause: reason });
     if (item.state === 'pending') {
       this.pendingCount--;
-      if (item.retryTimer !== undefined) {
-        clearTimeout(item.retryTimer);
-        item.retryTimer = undefined;
+      if (item.timer !== undefined) {
+        clearTimeout(item.timer);
+        item.timer = undefined;
         this.retrying.delete(item);
+        this.delayed.delete(item);
       }
       // A cancelled item still on the deque is skipped when it reaches the head: O(1) instead of a search.
     } else if (item.state === 'running') {
@@ -374,6 +481,7 @@ export class BackgroundQueue {
     this.cancelledCount++;
     item.settle('cancelled', error);
     item.hooks?.ended(item, 'cancelled', error);
+    if (item.group !== undefined) this.releaseGroup(item);
     if (!atDeadline) this.logger.log(`Work item ${item.label} on queue "${this.name}" was cancelled: ${describeError(error)}`);
     this.emit(item, 'cancelled', error);
     this.admitWaiters();
@@ -408,11 +516,14 @@ export class BackgroundQueue {
       retry: o.retry === undefined ? this.options.retry : resolveRetryPolicy(`${path}.retry`, o.retry),
       signal: o.signal === undefined ? undefined : checkSignal(`${path}.signal`, o.signal),
       priority: resolvePriority(`${path}.priority`, o.priority, this.options.priority),
+      group: o.group === undefined ? undefined : checkString(`${path}.group`, o.group),
+      delay: o.delay === undefined ? 0 : checkNumber(`${path}.delay`, o.delay, { min: 0, max: MAX_TIMER_DELAY }),
     };
   }
 
   private accept<T>(fn: WorkFunction<T>, options: ValidEnqueueOptions): WorkItem<T> {
     const item = new QueuedWork<T>(this, fn, options.name, options.timeout, options.retry, options.priority);
+    item.group = options.group;
     if (this.telemetry !== undefined) item.sent = { trace: this.telemetry.sent(this.name, item.id, item.name), readyAt: Date.now() };
     this.pendingCount++;
     this.emit(item, 'enqueued');
@@ -425,9 +536,46 @@ export class BackgroundQueue {
       item.signal = signal;
       this.signalLinks.add(signal, item);
     }
+    if (options.delay > 0) {
+      this.delayed.add(item);
+      item.timer = setTimeout(() => {
+        item.timer = undefined;
+        this.delayed.delete(item);
+        this.ready(item);
+      }, options.delay);
+    } else this.ready(item);
+    return item;
+  }
+
+  /** The item may start from now on: into the pending order, or behind the items of its group. */
+  private ready(item: QueuedWork<any>): void {
+    if (this.timing !== undefined) item.readyAt = performance.now();
+    if (item.sent !== undefined) item.sent.readyAt = Date.now();
+    if (item.group !== undefined) {
+      const line = this.groups.get(item.group);
+      if (line !== undefined) {
+        line.waiting.push(item);
+        return;
+      }
+      this.groups.set(item.group, { admitted: item, waiting: new Deque() });
+    }
     this.queued.push(item);
     this.schedulePump();
-    return item;
+  }
+
+  /** The admitted item of a group has ended: the next live one of the group joins the pending order. */
+  private releaseGroup(item: QueuedWork<any>): void {
+    const line = this.groups.get(item.group!);
+    // An item that had not reached the front of its group (or waited out its delay) holds nothing.
+    if (line === undefined || line.admitted !== item) return;
+    for (let next = line.waiting.shift(); next !== undefined; next = line.waiting.shift()) {
+      if (next.state !== 'pending') continue; // cancelled while it waited: skipped here rather than searched for
+      line.admitted = next;
+      this.queued.push(next);
+      this.schedulePump();
+      return;
+    }
+    this.groups.delete(item.group!);
   }
 
   private schedulePump(): void {
@@ -437,23 +585,45 @@ export class BackgroundQueue {
     }
   }
 
-  /** Starts queued items while slots are free. Re-entrant calls (a function that returns synchronously) fold into the running loop. */
+  /**
+   * Starts queued items while slots (and the rate limit) allow. Re-entrant calls (a function that returns
+   * synchronously) fold into the running loop. Paused, it starts nothing until the queue closes: then it drains.
+   */
   private pump(): void {
-    if (this.pumping) return;
+    if (this.pumping || (this.paused && !this.closed)) return;
     this.pumping = true;
     try {
-      while (this.active.size < this.options.concurrency && this.queued.length > 0) {
+      const limiter = this.limiter;
+      while (this.active.size < this.concurrency && this.queued.length > 0) {
         const item = this.queued.shift()!;
-        if (item.state === 'pending') this.start(item);
+        if (item.state !== 'pending') continue;
+        if (limiter !== undefined && !limiter.tryTake(Date.now())) {
+          this.queued.unshift(item); // the head of its priority, where it was
+          break;
+        }
+        this.start(item);
       }
+      const sourceOpen = this.source !== undefined && !this.sourceStopped;
       // Slots that no queued item will take: offer them to the source (stored jobs), counting what it owes.
-      if (this.source !== undefined && !this.sourceStopped) {
-        const free = this.options.concurrency - this.active.size - this.queued.length;
-        if (free > 0) this.source.request(Math.min(free, MAX_REQUEST));
+      if (sourceOpen || limiter !== undefined) {
+        const slots = this.concurrency - this.active.size;
+        let free = slots - this.queued.length;
+        if (limiter !== undefined && slots > 0) {
+          const allowed = limiter.available(Date.now());
+          if (allowed === 0 && (sourceOpen || this.queued.length > 0)) this.armLimitTimer(limiter);
+          // Claimed jobs would only wait in memory for the limit: ask for no more than it allows now.
+          free = Math.min(free, allowed - this.queued.length);
+        }
+        if (sourceOpen && free > 0) this.source!.request(Math.min(free, MAX_REQUEST));
       }
     } finally {
       this.pumping = false;
     }
+  }
+
+  private armLimitTimer(limiter: RateLimiter): void {
+    if (this.limitTimer !== undefined) return; // set for the earliest moment already: the next start moves it later
+    this.limitTimer = setTimeout(this.limitTask, limiter.wait(Date.now()));
   }
 
   private start(item: QueuedWork<any>): void {
@@ -462,6 +632,10 @@ export class BackgroundQueue {
     item.state = 'running';
     item.attempt++;
     const attempt = new Attempt(item, item.attempt, this);
+    if (this.timing !== undefined) {
+      attempt.startedAt = performance.now();
+      if (item.readyAt >= 0) this.timing.wait.add(attempt.startedAt - item.readyAt);
+    }
     item.current = attempt;
     this.active.add(attempt);
     if (item.timeout !== undefined) {
@@ -491,6 +665,7 @@ export class BackgroundQueue {
   /** The function of `attempt` has returned or thrown. */
   private finish(attempt: Attempt, ok: boolean, outcome: unknown): void {
     this.active.delete(attempt);
+    if (this.timing !== undefined && attempt.startedAt >= 0) this.timing.run.add(performance.now() - attempt.startedAt);
     if (attempt.timeoutTimer !== undefined) clearTimeout(attempt.timeoutTimer);
     if (attempt.lateTimer !== undefined) clearTimeout(attempt.lateTimer);
     if (attempt.abandoned) {
@@ -508,6 +683,7 @@ export class BackgroundQueue {
         item.settle('succeeded', outcome);
         this.emit(item, 'succeeded');
         item.hooks?.ended(item, 'succeeded', outcome);
+        if (item.group !== undefined) this.releaseGroup(item);
       } else if (item.interrupted) {
         this.handBack(item); // it gave up at the shutdown deadline: not its fault, not charged
       } else {
@@ -570,10 +746,11 @@ export class BackgroundQueue {
       item.current = undefined;
       this.pendingCount++;
       this.retrying.add(item);
-      item.retryTimer = setTimeout(() => {
-        item.retryTimer = undefined;
+      item.timer = setTimeout(() => {
+        item.timer = undefined;
         if (item.sent !== undefined) item.sent.readyAt = Date.now();
         this.retrying.delete(item);
+        if (this.timing !== undefined) item.readyAt = performance.now();
         this.queued.unshift(item);
         this.pump();
       }, delay);
@@ -585,6 +762,7 @@ export class BackgroundQueue {
     item.settle('failed', error);
     this.emit(item, 'failed', error);
     item.hooks?.ended(item, 'failed', error);
+    if (item.group !== undefined) this.releaseGroup(item);
   }
 
   /** An attempt's function, inside its CONSUMER span's context so that the spans it makes are its children. */

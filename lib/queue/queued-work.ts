@@ -49,8 +49,12 @@ export class QueuedWork<T> implements WorkItem<T> {
   progress: number | undefined = undefined;
   /** The attempt that owns the item now, while it is running. */
   current: Attempt | undefined = undefined;
-  /** Set while the item waits out a retry delay. */
-  retryTimer: NodeJS.Timeout | undefined = undefined;
+  /** Set while the item waits out a delay: its `delay` option's, or a retry's. */
+  timer: NodeJS.Timeout | undefined = undefined;
+  /** Its `group` option: it starts only after the items of its group enqueued before it have ended. */
+  group: string | undefined = undefined;
+  /** When it could start (enqueued, or its delay over), for `stats().waitMs`: -1 while nobody reads stats. */
+  readyAt = -1;
   /** The caller's signal, linked until the item ends. */
   signal: AbortSignal | undefined = undefined;
   private outcome: unknown = undefined;

@@ -208,6 +208,32 @@ const catalogue: BadInput[] = [
     message: `${R}.maxDelay (10) must not be less than ${R}.delay (5000)`,
     call: () => retry({ attempts: 3, delay: 5000, maxDelay: 10 }),
   },
+  { input: '`rateLimit: 10`', raised: 'call', error: TypeError, message: `${Q}.rateLimit must be an object, got 10`, call: () => queueOptions({ rateLimit: 10 }) },
+  { input: '`rateLimit: { max: 0, per: 1000 }`', raised: 'call', error: RangeError, message: `${Q}.rateLimit.max must be an integer >= 1, got 0`, call: () => queueOptions({ rateLimit: { max: 0, per: 1000 } }) },
+  { input: '`rateLimit: { max: 2.5, per: 1000 }`', raised: 'call', error: RangeError, message: `${Q}.rateLimit.max must be an integer >= 1, got 2.5`, call: () => queueOptions({ rateLimit: { max: 2.5, per: 1000 } }) },
+  { input: '`rateLimit: { max: 10, per: 0 }`', raised: 'call', error: RangeError, message: `${Q}.rateLimit.per must be an integer from 1 to 2147483647, got 0`, call: () => queueOptions({ rateLimit: { max: 10, per: 0 } }) },
+  { input: '`rateLimit: { max: 10 }` (no `per`)', raised: 'call', error: TypeError, message: `${Q}.rateLimit.per must be a number, got undefined`, call: () => queueOptions({ rateLimit: { max: 10 } }) },
+  {
+    input: "`rateLimit: { max: 10, per: '1s' }`",
+    raised: 'call',
+    error: TypeError,
+    message: `${Q}.rateLimit.per must be a number, got "1s"`,
+    call: () => queueOptions({ rateLimit: { max: 10, per: '1s' } }),
+  },
+  {
+    input: '`rateLimit: { max: 10, duration: 1000 }` (BullMQ\'s name)',
+    raised: 'call',
+    error: TypeError,
+    message: `${Q}.rateLimit has an unknown option "duration"; known options are max, per`,
+    call: () => queueOptions({ rateLimit: { max: 10, duration: 1000 } }),
+  },
+  {
+    input: '`queues: { email: { rateLimit: { max: -1, per: 1000 } } }`',
+    raised: 'call',
+    error: RangeError,
+    message: `${M}.queues.email.rateLimit.max must be an integer >= 1, got -1`,
+    call: () => root({ queues: { email: { rateLimit: { max: -1, per: 1000 } } } }),
+  },
 
   // ---- RetryPolicy ---------------------------------------------------------------------------------------------
   { input: '`retry: { delay: 10 }` (no `attempts`)', raised: 'call', error: TypeError, message: `${R}.attempts must be a number, got undefined`, call: () => retry({ delay: 10 }) },
@@ -420,6 +446,12 @@ const catalogue: BadInput[] = [
     message: `${E}.signal must be an AbortSignal, got an instance of AbortController`,
     call: (env) => env.queue.enqueue(work, { signal: new AbortController() as never }),
   },
+  { input: "`enqueue(fn, { group: '' })`", raised: 'call', error: TypeError, message: `${E}.group must be a non-empty string, got ""`, call: (env) => env.queue.enqueue(work, { group: '' }) },
+  { input: '`enqueue(fn, { group: 42 })`', raised: 'call', error: TypeError, message: `${E}.group must be a non-empty string, got 42`, call: (env) => env.queue.enqueue(work, { group: 42 as never }) },
+  { input: '`enqueue(fn, { delay: -1 })`', raised: 'call', error: RangeError, message: `${E}.delay must be ${RANGE_MS}, got -1`, call: (env) => env.queue.enqueue(work, { delay: -1 }) },
+  { input: '`enqueue(fn, { delay: 1.5 })`', raised: 'call', error: RangeError, message: `${E}.delay must be ${RANGE_MS}, got 1.5`, call: (env) => env.queue.enqueue(work, { delay: 1.5 }) },
+  { input: '`enqueue(fn, { delay: Infinity })`', raised: 'call', error: RangeError, message: `${E}.delay must be ${RANGE_MS}, got Infinity`, call: (env) => env.queue.enqueue(work, { delay: Infinity }) },
+  { input: "`enqueue(fn, { delay: '5s' })`", raised: 'call', error: TypeError, message: `${E}.delay must be a number, got "5s"`, call: (env) => env.queue.enqueue(work, { delay: '5s' as never }) },
   {
     input: '`enqueue()` on a full queue',
     raised: 'call',
@@ -452,6 +484,8 @@ const catalogue: BadInput[] = [
     call: (env) => env.queue.enqueueAsync(work, { signal: 'stop' as never }),
   },
   { input: '`enqueueAsync(fn, { timeout: -5 })`', raised: 'call', error: RangeError, message: `${EA}.timeout must be ${TIMEOUT}, got -5`, call: (env) => env.queue.enqueueAsync(work, { timeout: -5 }) },
+  { input: "`enqueueAsync(fn, { group: '' })`", raised: 'call', error: TypeError, message: `${EA}.group must be a non-empty string, got ""`, call: (env) => env.queue.enqueueAsync(work, { group: '' }) },
+  { input: '`enqueueAsync(fn, { delay: -10 })`', raised: 'call', error: RangeError, message: `${EA}.delay must be ${RANGE_MS}, got -10`, call: (env) => env.queue.enqueueAsync(work, { delay: -10 }) },
   {
     input: '`enqueueAsync()` after shutdown began',
     raised: 'promise',
@@ -459,6 +493,11 @@ const catalogue: BadInput[] = [
     message: 'Queue "default" is closed: the application is shutting down and accepts no new work',
     call: (env) => env.closedQueue.enqueueAsync(work),
   },
+
+  // ---- BackgroundQueue.setConcurrency() ------------------------------------------------------------------------
+  { input: '`setConcurrency(0)`', raised: 'call', error: RangeError, message: 'default.setConcurrency(concurrency) must be an integer >= 1 or Infinity, got 0', call: (env) => env.queue.setConcurrency(0) },
+  { input: '`setConcurrency(2.5)`', raised: 'call', error: RangeError, message: 'default.setConcurrency(concurrency) must be an integer >= 1 or Infinity, got 2.5', call: (env) => env.queue.setConcurrency(2.5) },
+  { input: "`setConcurrency('8')`", raised: 'call', error: TypeError, message: 'default.setConcurrency(concurrency) must be a number, got "8"', call: (env) => env.queue.setConcurrency('8' as never) },
 
   // ---- WorkContext.progress() ----------------------------------------------------------------------------------
   { input: '`ctx.progress(NaN)`', raised: 'call', error: TypeError, message: 'progress() takes a finite number, got NaN', call: (env) => env.ctx.progress(Number.NaN) },
