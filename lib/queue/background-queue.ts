@@ -580,7 +580,7 @@ export class BackgroundQueue {
       while (this.active.size < this.concurrency && this.queued.length > 0) {
         const item = this.queued.shift()!;
         if (item.state !== 'pending') continue;
-        if (limiter !== undefined && !limiter.tryTake(Date.now())) {
+        if (limiter !== undefined && !limiter.tryTake(performance.now())) {
           this.queued.unshift(item); // the head of its priority, where it was
           break;
         }
@@ -592,7 +592,7 @@ export class BackgroundQueue {
         const slots = this.concurrency - this.active.size;
         let free = slots - this.queued.length;
         if (limiter !== undefined && slots > 0) {
-          const allowed = limiter.available(Date.now());
+          const allowed = limiter.available(performance.now());
           if (allowed === 0 && (sourceOpen || this.queued.length > 0)) this.armLimitTimer(limiter);
           // Claimed jobs would only wait in memory for the limit: ask for no more than it allows now.
           free = Math.min(free, allowed - this.queued.length);
@@ -606,7 +606,7 @@ export class BackgroundQueue {
 
   private armLimitTimer(limiter: RateLimiter): void {
     if (this.limitTimer !== undefined) return; // set for the earliest moment already: the next start moves it later
-    this.limitTimer = setTimeout(this.limitTask, limiter.wait(Date.now()));
+    this.limitTimer = setTimeout(this.limitTask, limiter.wait(performance.now()));
   }
 
   private start(item: QueuedWork<any>): void {
