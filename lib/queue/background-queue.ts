@@ -24,7 +24,8 @@ const MAX_REQUEST = 100;
 
 /**
  * A second feed of the queue's one dispatch engine besides `enqueue`: stored jobs. The queue tells it how many
- * slots are free that no queued item will take; it answers later (never inside the call) through `admit`, and
+ * slots are free that no queued item will take (no more than the rate limit lets start now, none while paused); it
+ * answers later (never inside the call) through `admit`, and
  * calls `wake` when it has work again.
  * @internal
  */
@@ -325,7 +326,7 @@ export class BackgroundQueue {
     if (this.closed) return;
     this.closed = true;
     if (this.paused) {
-      this.logger.log(`Queue "${this.name}" is paused: it drains its pending items all the same`);
+      if (this.pendingCount > 0) this.logger.log(`Queue "${this.name}" is paused: it drains its ${this.pendingCount} pending items all the same`);
       this.schedulePump();
     }
     if (this.source?.durable) {
