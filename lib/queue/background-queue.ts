@@ -54,7 +54,7 @@ export interface QueueStats {
   concurrency: number;
   capacity: number;
   /**
-   * Ms from when an attempt could start (enqueued, its delay or retry delay over; a job once claimed) to its start,
+   * Ms from when an attempt could start (enqueued, its delay or retry delay over; a job once due in its store) to its start,
    * over the last 1024 starts. Sampling begins at the first `stats()` call, so a queue nobody watches pays nothing.
    */
   waitMs: TimePercentiles;
@@ -281,10 +281,10 @@ export class BackgroundQueue {
    * @internal
    */
   admit(items: readonly QueuedWork<any>[]): void {
-    const now = this.timing === undefined ? -1 : performance.now();
     for (const item of items) {
       this.pendingCount++;
-      item.readyAt = now;
+      // A job's wait began when it became due in its store, not when it was claimed.
+      if (this.timing !== undefined && item.hooks !== undefined) item.readyAt = performance.now() - Math.max(0, Date.now() - item.hooks.dueAt(item));
       this.queued.push(item);
     }
     if (this.closed && this.source?.durable) this.handBackQueued();
