@@ -182,6 +182,10 @@ export class JobFeed implements WorkSource, WorkHooks {
     this.events.emit('handedBack', entry.row, item.attempt);
   }
 
+  dueAt(item: QueuedWork<any>): number {
+    return this.items.get(item.id)?.row.runAt ?? Date.now();
+  }
+
   // ---- internals ----------------------------------------------------------------------------------------------
 
   private take(item: QueuedWork<any>): { item: QueuedWork<unknown>; row: ClaimedJob } | undefined {

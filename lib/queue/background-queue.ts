@@ -25,7 +25,8 @@ const MAX_REQUEST = 100;
 
 /**
  * A second feed of the queue's one dispatch engine besides `enqueue`: stored jobs. The queue tells it how many
- * slots are free that no queued item will take; it answers later (never inside the call) through `admit`, and
+ * slots are free that no queued item will take (no more than the rate limit lets start now, none while paused); it
+ * answers later (never inside the call) through `admit`, and
  * calls `wake` when it has work again.
  * @internal
  */
@@ -54,7 +55,7 @@ export interface QueueStats {
   concurrency: number;
   capacity: number;
   /**
-   * Ms from when an attempt could start (enqueued, its delay or retry delay over; a job once claimed) to its start,
+   * Ms from when an attempt could start (enqueued, its delay or retry delay over; a job once due in its store) to its start,
    * over the last 1024 starts. Sampling begins at the first `stats()` call, so a queue nobody watches pays nothing.
    */
   waitMs: TimePercentiles;
@@ -293,10 +294,10 @@ export class BackgroundQueue {
    * @internal
    */
   admit(items: readonly QueuedWork<any>[]): void {
-    const now = this.timing === undefined ? -1 : performance.now();
     for (const item of items) {
       this.pendingCount++;
-      item.readyAt = now;
+      // A job's wait began when it became due in its store, not when it was claimed.
+      if (this.timing !== undefined && item.hooks !== undefined) item.readyAt = performance.now() - Math.max(0, Date.now() - item.hooks.dueAt(item));
       this.queued.push(item);
     }
     if (this.closed && this.source?.durable) this.handBackQueued();
@@ -338,7 +339,7 @@ export class BackgroundQueue {
     if (this.closed) return;
     this.closed = true;
     if (this.paused) {
-      this.logger.log(`Queue "${this.name}" is paused: it drains its pending items all the same`);
+      if (this.pendingCount > 0) this.logger.log(`Queue "${this.name}" is paused: it drains its ${this.pendingCount} pending items all the same`);
       this.schedulePump();
     }
     if (this.source?.durable) {
@@ -597,7 +598,7 @@ export class BackgroundQueue {
       while (this.active.size < this.concurrency && this.queued.length > 0) {
         const item = this.queued.shift()!;
         if (item.state !== 'pending') continue;
-        if (limiter !== undefined && !limiter.tryTake(Date.now())) {
+        if (limiter !== undefined && !limiter.tryTake(performance.now())) {
           this.queued.unshift(item); // the head of its priority, where it was
           break;
         }
@@ -609,7 +610,7 @@ export class BackgroundQueue {
         const slots = this.concurrency - this.active.size;
         let free = slots - this.queued.length;
         if (limiter !== undefined && slots > 0) {
-          const allowed = limiter.available(Date.now());
+          const allowed = limiter.available(performance.now());
           if (allowed === 0 && (sourceOpen || this.queued.length > 0)) this.armLimitTimer(limiter);
           // Claimed jobs would only wait in memory for the limit: ask for no more than it allows now.
           free = Math.min(free, allowed - this.queued.length);
@@ -623,7 +624,7 @@ export class BackgroundQueue {
 
   private armLimitTimer(limiter: RateLimiter): void {
     if (this.limitTimer !== undefined) return; // set for the earliest moment already: the next start moves it later
-    this.limitTimer = setTimeout(this.limitTask, limiter.wait(Date.now()));
+    this.limitTimer = setTimeout(this.limitTask, limiter.wait(performance.now()));
   }
 
   private start(item: QueuedWork<any>): void {

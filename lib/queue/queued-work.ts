@@ -29,6 +29,8 @@ export interface WorkHooks {
   ended(item: QueuedWork<any>, state: 'succeeded' | 'failed' | 'cancelled', outcome: unknown): void;
   /** Cut off by shutdown (or never started before it): back to the source, the attempt not charged. */
   handBack(item: QueuedWork<any>): void;
+  /** When the item became due (`Date.now()` time), for `stats().waitMs`: its wait began before it was claimed. */
+  dueAt(item: QueuedWork<any>): number;
 }
 
 /** The queue side of a `WorkItem`: the parts of it that only the owning queue changes. */

@@ -9,7 +9,8 @@ afterEach(async () => {
   current = undefined;
 });
 
-const FAKE = { toFake: ['setTimeout', 'clearTimeout', 'Date'] as ('setTimeout' | 'clearTimeout' | 'Date')[] };
+/** The limiter reads the monotonic clock, `performance.now()`: faked with the timers, as Vitest does by default. */
+const FAKE = { toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] as ('setTimeout' | 'clearTimeout' | 'Date' | 'performance')[] };
 
 /** The largest number of `starts` in any window of `per` ms (each window opening at a start). */
 function busiestWindow(starts: number[], per: number): number {
