@@ -91,6 +91,9 @@ export class BullmqJobStore implements JobStore {
   private warn: (message: string) => void = () => {};
   private phase: 'new' | 'open' | 'closed' = 'new';
   private indexCursor = '-';
+  private loopTimer: NodeJS.Timeout | undefined = undefined;
+  private lastLoopWarning = 0;
+  private ranSinceTick = false;
 
   constructor(private readonly config: BullmqStoreConfig) {
     this.settings = config.settings;
@@ -108,7 +111,11 @@ export class BullmqJobStore implements JobStore {
     this.queueNames = [...(context.queues ?? [])];
     const probe = this.producer(this.queueNames[0] ?? 'default');
     try {
-      await withTimeout(probe.waitUntilReady(), this.config.connectTimeout, () => new Error(`bullmqStore: Redis at ${this.config.where} did not answer within ${this.config.connectTimeout} ms`));
+      await withTimeout(
+        probe.waitUntilReady(),
+        this.config.connectTimeout,
+        () => new Error(`bullmqStore: Redis at ${this.config.where} did not answer within ${this.config.connectTimeout} ms${this.lastConnectionError === '' ? '' : ` (${this.lastConnectionError})`}`),
+      );
       this.client = await probe.getBackend().client;
     } catch (error) {
       await this.closeAll(true);
@@ -265,6 +272,7 @@ export class BullmqJobStore implements JobStore {
       }
       return new Promise((resolve, reject) => {
         this.running.set(job.id!, { job, token, queue, resolve, reject });
+        this.ranSinceTick = true;
         sink.deliver(toClaimedJob(job, queue));
       });
     };
@@ -284,6 +292,7 @@ export class BullmqJobStore implements JobStore {
       this.producer(queue).remove(record.id).catch(() => undefined);
     });
     this.workers.set(queue, worker);
+    this.watchEventLoop();
     return {
       stop: () => {
         // close() stops fetching at once and resolves when the jobs delivered here are settled (bounded in close()).
@@ -291,6 +300,32 @@ export class BullmqJobStore implements JobStore {
         this.closingWorkers.push(closing);
       },
     };
+  }
+
+  /**
+   * BullMQ renews a running job's lock every lockDuration / 2 from this thread: a handler that blocks the event loop
+   * longer lets the lock expire, and another worker runs the job again (bullmq#2857). Said when it happens, at most
+   * once a minute; CPU-heavy work belongs on WorkerThreads.
+   */
+  private watchEventLoop(): void {
+    if (this.loopTimer !== undefined) return;
+    const renewal = this.config.lockDuration / 2;
+    const every = Math.max(100, Math.floor(renewal / 4));
+    let last = performance.now();
+    this.loopTimer = setInterval(() => {
+      const now = performance.now();
+      const blocked = Math.round(now - last - every);
+      last = now;
+      // A job that blocked and then finished is already settled: "ran since the last tick" counts it.
+      const ran = this.ranSinceTick || this.running.size > 0;
+      this.ranSinceTick = this.running.size > 0;
+      if (blocked <= renewal || !ran || Date.now() - this.lastLoopWarning < 60_000) return;
+      this.lastLoopWarning = Date.now();
+      this.warn(
+        `bullmqStore: the event loop was blocked for ${blocked} ms while jobs ran, longer than BullMQ's lock renewal interval (${renewal} ms, lockDuration / 2): their locks may expire and other workers run them again; run CPU-heavy work on WorkerThreads`,
+      );
+    }, every);
+    this.loopTimer.unref();
   }
 
   private backoff(job: BullJob): number {
@@ -523,6 +558,7 @@ export class BullmqJobStore implements JobStore {
     const text = error?.message ?? String(error);
     if (text === this.lastConnectionError) return; // ioredis retries every few hundred ms: say it once per cause
     this.lastConnectionError = text;
+    if (this.phase !== 'open') return; // bootstrap's own error names it
     this.warn(`bullmqStore: connection to ${this.config.where}: ${text}; reconnecting (running jobs keep their place)`);
   }
 
@@ -540,6 +576,8 @@ export class BullmqJobStore implements JobStore {
 
   /** Workers first (their jobs may still enqueue: nestjs/bull#2069), then producers, then our own connections. */
   private async closeAll(force: boolean): Promise<void> {
+    clearInterval(this.loopTimer);
+    this.loopTimer = undefined;
     for (const worker of this.workers.values()) if (!force) this.closingWorkers.push(worker.close().catch(() => undefined));
     const workersClosed = await settlesWithin(Promise.all(this.closingWorkers), force ? 0 : CLOSE_TIMEOUT_MS);
     if (!workersClosed || force) await Promise.all([...this.workers.values()].map((w) => settlesWithin(w.close(true).catch(() => undefined), CLOSE_TIMEOUT_MS)));
