@@ -39,6 +39,7 @@ export type {
 export type { JobStore } from './jobs/stores/job-store.js';
 export { memoryStore, type MemoryStoreOptions, type RetentionOptions } from './jobs/stores/memory-store.js';
 export { sqliteStore, type SqliteStoreOptions } from './jobs/stores/sqlite-store.js';
+export { bullmqStore, type BullmqStoreOptions } from './jobs/stores/bullmq-store.js';
 export { SqliteStoreError } from './jobs/stores/sqlite/errors.js';
 export type { SqliteDriverName } from './jobs/stores/sqlite/sqlite-driver.js';
 

@@ -10,7 +10,8 @@ import { toJobRecord, toStoredError } from './job-record.js';
 import { JobRunContext } from './job-run-context.js';
 import type { JobWrites } from './job-writes.js';
 import type { JobEventType } from './job.types.js';
-import type { ClaimedJob, JobStore } from './stores/job-store.js';
+import { CancelledError } from '../queue/queue.errors.js';
+import type { ClaimedJob, Delivery, JobSink, JobStore } from './stores/job-store.js';
 
 /** What names a job in an event. */
 export type JobIdentity = Pick<ClaimedJob, 'id' | 'name' | 'queue'>;
@@ -18,6 +19,8 @@ export type JobIdentity = Pick<ClaimedJob, 'id' | 'name' | 'queue'>;
 /** What a feed tells the jobs layer about the jobs it runs. */
 export interface FeedEvents {
   emit(type: JobEventType, job: JobIdentity, attempt: number, detail?: { error?: unknown; reason?: unknown; value?: number; delay?: number }): void;
+  /** A job name that no handler of this process runs: warned once per name. */
+  warnUnhandledName(name: string): void;
 }
 
 /** A job's own `{ retry, timeout }`, as stored with it (null: turned off for this job). */
@@ -35,7 +38,7 @@ const CLAIM_RETRY_MS = 1_000;
  * nothing, so that an idle queue costs no store calls: it looks again when woken (an enqueue or retry of this
  * process, a poll for other processes' work, or the timer of its next scheduled job).
  */
-export class JobFeed implements WorkSource, WorkHooks {
+export class JobFeed implements WorkSource, WorkHooks, JobSink {
   readonly durable: boolean;
   /** Items of this feed that the engine holds (queued or running), by job id. */
   readonly items = new Map<string, { item: QueuedWork<unknown>; row: ClaimedJob }>();
@@ -45,6 +48,8 @@ export class JobFeed implements WorkSource, WorkHooks {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined = undefined;
   private timerAt = Infinity;
+  /** Set when the store delivers its jobs itself (BullMQ): then the feed never claims. */
+  private delivery: Delivery | undefined = undefined;
   private readonly names: string[];
   /** A claim was answered in this turn of the event loop: the next one waits for the next turn. */
   private justClaimed = false;
@@ -70,7 +75,28 @@ export class JobFeed implements WorkSource, WorkHooks {
   }
 
   get busy(): boolean {
-    return this.claiming || (!this.stopped && this.dirty);
+    return this.claiming || (!this.stopped && this.dirty && this.delivery === undefined);
+  }
+
+  /** A delivering store fetches for this queue from now on, at most the queue's concurrency at a time. */
+  startDelivery(): void {
+    if (this.store.deliver === undefined || this.delivery !== undefined) return;
+    this.dirty = false;
+    this.delivery = this.store.deliver(this.queue.name, this.names, this.queue.settings.concurrency, this);
+  }
+
+  // ---- JobSink: a delivering store's jobs ----------------------------------------------------------------------
+
+  deliver(row: ClaimedJob): void {
+    this.queue.admit([this.toItem(row)]);
+  }
+
+  cancel(id: string): void {
+    this.items.get(id)?.item.cancel(new CancelledError(`Job ${id} was cancelled with BackgroundJobs.cancel()`));
+  }
+
+  unhandled(name: string): void {
+    this.events.warnUnhandledName(name);
   }
 
   /** There may be work now: look at the next chance. */
@@ -98,7 +124,7 @@ export class JobFeed implements WorkSource, WorkHooks {
   }
 
   request(count: number): void {
-    if (this.stopped || this.claiming || !this.dirty) return;
+    if (this.stopped || this.claiming || !this.dirty || this.delivery !== undefined) return;
     if (this.justClaimed) {
       // Handlers that finish at once would otherwise chain claim after claim in microtasks, starving timers
       // (heartbeats), I/O and the group commit of their own outcomes for as long as the backlog lasts.
@@ -129,6 +155,7 @@ export class JobFeed implements WorkSource, WorkHooks {
   }
 
   stop(): void {
+    if (!this.stopped) this.delivery?.stop();
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;

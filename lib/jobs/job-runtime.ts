@@ -70,7 +70,14 @@ export class JobRuntime implements FeedEvents {
       this.handlers = this.explorer.explore();
       // Before the store opens: a bad @Recurring fails bootstrap without writing anything.
       await this.scheduler.check(this.handlers);
-      await this.store.open({ owner: this.owner, pid: process.pid, hostname: hostname(), now: Date.now() });
+      await this.store.open({
+        owner: this.owner,
+        pid: process.pid,
+        hostname: hostname(),
+        now: Date.now(),
+        queues: this.queues.all().map((queue) => queue.name),
+        warn: (message) => this.logger.warn(message),
+      });
     } catch (error) {
       this.phase = 'failed';
       this.openError = error;
@@ -94,6 +101,7 @@ export class JobRuntime implements FeedEvents {
         const feed = new JobFeed(queue, this.handlers, this.store, this.writes, this, this.logger);
         this.feeds.set(queue.name, feed);
         queue.attachSource(feed);
+        feed.startDelivery();
       }
     }
     const { leaseMs, pollMs } = this.store.settings;
@@ -242,7 +250,7 @@ export class JobRuntime implements FeedEvents {
     for (const job of pending) if (!this.handlers.has(job.name)) this.warnUnhandledName(job.name);
   }
 
-  private warnUnhandledName(name: string): void {
+  warnUnhandledName(name: string): void {
     if (this.warnedNames.has(name)) return;
     this.warnedNames.add(name);
     this.logger.warn(`No @Job handler for job "${name}" in this process: such jobs stay pending until a process that has one runs them`);

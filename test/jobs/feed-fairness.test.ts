@@ -19,9 +19,11 @@ class Instant implements JobHandler<{ n: number }> {
 
 let current: TestApp | undefined;
 let folder: ReturnType<typeof tempFolder> | undefined;
+let cleanup: ((folder: string) => Promise<void>) | undefined;
 
 afterEach(async () => {
   await current?.app.close();
+  if (folder !== undefined) await cleanup?.(folder.dir);
   folder?.cleanup();
   current = undefined;
   folder = undefined;
@@ -31,6 +33,7 @@ afterEach(async () => {
 describe.each(STORE_CASES)('a backlog of jobs that finish at once, on $label', (store) => {
   it('lets timers, I/O and the commit of outcomes run between claims instead of draining the backlog in one turn', async () => {
     folder = tempFolder();
+    cleanup = store.cleanup;
     current = await startApp({ store: store.make(folder.dir), queues: { instant: { concurrency: 50 } } }, [Instant]);
     const jobs = current.app.get(BackgroundJobs);
     let runsAtNextTurn: number | undefined;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BackgroundJobs, Job, sqliteStore, type JobContext, type JobHandler } from 'nestjs-background-work';
+import { BackgroundJobs, Job, type JobContext, type JobHandler } from 'nestjs-background-work';
 import { sleep, startApp } from '../support/create-app.js';
-import { DRIVERS, tempFolder } from '../support/stores.js';
+import { STORE_CASES, tempFolder, type StoreCase } from '../support/stores.js';
 
 const runs: string[] = [];
 let patient = true;
@@ -21,18 +21,21 @@ class Long implements JobHandler<{ id: string; ignoreSignal?: boolean }> {
 }
 
 let folder: ReturnType<typeof tempFolder> | undefined;
-afterEach(() => {
+let cleanup: StoreCase['cleanup'];
+afterEach(async () => {
+  if (folder !== undefined) await cleanup?.(folder.dir);
   folder?.cleanup();
   folder = undefined;
   runs.length = 0;
   patient = true;
 });
 
-describe.each(DRIVERS)('Shutdown with sqliteStore(%s)', (driver) => {
+describe.each(STORE_CASES.filter((store) => store.durable))('Shutdown with $label', (store) => {
   it('hands unfinished jobs back at the deadline (no attempt charged), names them, and runs them at the next start', async () => {
     folder = tempFolder();
-    const path = folder.file();
-    const first = await startApp({ store: sqliteStore({ path, driver }), shutdownTimeout: 300 }, [Long]);
+    cleanup = store.cleanup;
+    const made = store.make(folder.dir);
+    const first = await startApp({ store: made, shutdownTimeout: 300 }, [Long]);
     const jobs = first.app.get(BackgroundJobs);
     const honours = await jobs.enqueue(Long, { id: 'honours' });
     const ignores = await jobs.enqueue(Long, { id: 'ignores', ignoreSignal: true });
@@ -44,11 +47,11 @@ describe.each(DRIVERS)('Shutdown with sqliteStore(%s)', (driver) => {
     expect(warnings).toContain(honours.id);
     expect(warnings).toContain(ignores.id);
     expect(first.logger.messages('log')[0]).toMatch(/^Stopping background work \(app\.close\(\)\); deadline 300 ms/);
-    expect(first.logger.messages('log')).toContain(`2 jobs left in sqlite ${path} for the next start (2 pending, 0 scheduled)`);
+    expect(first.logger.messages('log')).toContain(`2 jobs left in ${made.description} for the next start (2 pending, 0 scheduled)`);
 
     patient = false;
     runs.length = 0;
-    const second = await startApp({ store: sqliteStore({ path, driver }) }, [Long]);
+    const second = await startApp({ store: store.make(folder.dir) }, [Long]);
     const again = second.app.get(BackgroundJobs);
     await again.onIdle();
     expect(runs.toSorted()).toEqual(['honours@1', 'ignores@1']);
@@ -59,8 +62,8 @@ describe.each(DRIVERS)('Shutdown with sqliteStore(%s)', (driver) => {
 
   it('accepts jobs during the drain into the durable store, for the next start', async () => {
     folder = tempFolder();
-    const path = folder.file();
-    const first = await startApp({ store: sqliteStore({ path, driver }), shutdownTimeout: 200 }, [Long]);
+    cleanup = store.cleanup;
+    const first = await startApp({ store: store.make(folder.dir), shutdownTimeout: 200 }, [Long]);
     const jobs = first.app.get(BackgroundJobs);
     await jobs.enqueue(Long, { id: 'a' });
     for (let i = 0; i < 200 && runs.length < 1; i++) await sleep(10);
@@ -70,7 +73,7 @@ describe.each(DRIVERS)('Shutdown with sqliteStore(%s)', (driver) => {
     await closing;
     await expect(jobs.enqueue(Long, { id: 'after' })).rejects.toThrow(/is closed/);
     patient = false;
-    const second = await startApp({ store: sqliteStore({ path, driver }) }, [Long]);
+    const second = await startApp({ store: store.make(folder.dir) }, [Long]);
     await second.app.get(BackgroundJobs).onIdle();
     expect(await second.app.get(BackgroundJobs).get(late.id)).toMatchObject({ state: 'succeeded' });
     await second.app.close();

@@ -81,7 +81,8 @@ class NeverSettles implements JobHandler {
   }
 }
 
-const options: BackgroundWorkModuleOptions = { queues: { slow: { concurrency: 1 } } };
+// 'idle' has no handler in this process: nothing fetches its jobs, on any store.
+const options: BackgroundWorkModuleOptions = { queues: { slow: { concurrency: 1 }, idle: {} } };
 const providers: Provider[] = [Echo, Flaky, Held, PerJob, Scoped, ThrowsNonError, NeverSettles];
 let current: TestApp | undefined;
 let storeCase: StoreCase = STORE_CASES[0];
@@ -99,6 +100,7 @@ afterEach(async () => {
   await current?.app.close();
   releasing = false;
   held.clear();
+  if (folder !== undefined) await storeCase.cleanup?.(folder.dir);
   folder?.cleanup();
   folder = undefined;
   storeCase = STORE_CASES[0];
@@ -115,6 +117,13 @@ async function until(check: () => Promise<boolean> | boolean, what: string): Pro
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/*
+ * Cases that differ by design on bullmqStore (store.delivers):
+ * - A job name that no handler of this process runs, on a queue that has handlers here: BullMQ's Worker fetches
+ *   every job of its queue, so such a job goes back as delayed (`scheduled`) for a few seconds at a time, for a
+ *   process that has its handler, instead of staying `pending`. On a queue with no handlers here ('idle') nothing
+ *   fetches it and it stays pending, as on every store: the listing cases use that queue.
+ */
 describe.each(STORE_CASES)('BackgroundJobs on $label', (store) => {
   beforeEach(() => {
     storeCase = store;
@@ -260,7 +269,7 @@ describe.each(STORE_CASES)('BackgroundJobs on $label', (store) => {
 
   it('lists by state and queue, paged with after', async () => {
     const { jobs } = await start();
-    const made = await jobs.enqueueMany(Array.from({ length: 5 }, (_, i) => ({ job: 'nobody-handles', payload: { i } })));
+    const made = await jobs.enqueueMany(Array.from({ length: 5 }, (_, i) => ({ job: 'nobody-handles', payload: { i }, options: { queue: 'idle' } })));
     const page1 = await jobs.list({ state: 'pending', limit: 2 });
     const page2 = await jobs.list({ state: ['pending'], limit: 2, after: page1.at(-1)!.id });
     expect([...page1, ...page2].map((j) => j.id)).toEqual(made.slice(0, 4).map((j) => j.id));
@@ -270,7 +279,7 @@ describe.each(STORE_CASES)('BackgroundJobs on $label', (store) => {
   it('lists newest first and by key, paged by the store', async () => {
     const { jobs } = await start();
     const keys = ['a', undefined, undefined, 'b', undefined];
-    const made = await jobs.enqueueMany(keys.map((key, i) => ({ job: 'nobody-handles', payload: { i }, options: key === undefined ? {} : { key } })));
+    const made = await jobs.enqueueMany(keys.map((key, i) => ({ job: 'nobody-handles', payload: { i }, options: key === undefined ? { queue: 'idle' } : { key, queue: 'idle' } })));
     const ids = made.map((j) => j.id);
     const page1 = await jobs.list({ order: 'desc', limit: 2 });
     const page2 = await jobs.list({ order: 'desc', limit: 2, after: page1.at(-1)!.id });
@@ -286,7 +295,15 @@ describe.each(STORE_CASES)('BackgroundJobs on $label', (store) => {
     await jobs.enqueue('nobody-handles', {});
     await sleep(30);
     expect(t.logger.messages('warn').filter((l) => l.includes('"nobody-handles"'))).toHaveLength(1);
-    expect(await jobs.stats()).toMatchObject({ pending: 2 });
+    // Differs by design on bullmqStore (see above): this process's Worker fetched them and gave them back delayed.
+    const state = store.delivers ? 'scheduled' : 'pending';
+    await until(async () => (await jobs.stats())[state] === 2, `both ${state}`);
+    expect((await jobs.list({ name: 'nobody-handles' })).map((j) => [j.state, j.attempts])).toEqual([
+      [state, 0],
+      [state, 0],
+    ]);
+    await jobs.enqueue('nobody-handles', {}, { queue: 'idle' });
+    expect(await jobs.stats('idle')).toMatchObject({ pending: 1 });
   });
 
   it('at shutdown drains pending jobs of a memory store like queue items, and keeps those of a durable store for the next start', async () => {

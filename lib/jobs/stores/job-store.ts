@@ -88,6 +88,16 @@ export interface JobStore {
   /** Deletes ended jobs past their retention (by `finishedAt`). Returns how many went. */
   sweep(now: number): Promise<number>;
 
+  /**
+   * Optional: a store whose own workers fetch and lock jobs (BullMQ) delivers them instead of answering claim().
+   * Called once per queue that has handlers in this process, after open(): the store fetches jobs of `queue`, at
+   * most `concurrency` at a time (the queue's, so that it never holds more than the queue can start), and hands
+   * each to `sink.deliver` as `running`, its attempt counted. Outcomes come back through settle() as for claimed
+   * jobs; a `handBack` returns the job to pending uncharged. `stop()` stops fetching; delivered jobs keep running.
+   * A job whose name is not in `names` is not delivered: it stays for a process that handles it.
+   */
+  deliver?(queue: string, names: readonly string[], concurrency: number, sink: JobSink): Delivery;
+
   // ---- Schedules (recurring jobs) -----------------------------------------------------------------------------
   // Optional as a set: a store has all four or none (then `@Recurring` and `schedule()` are refused with an error
   // naming the store). A schedule is a row of its own, keyed by id, that says which job to insert at each tick of
@@ -200,6 +210,26 @@ export interface StoreOpenContext {
   pid: number;
   hostname: string;
   now: number;
+  /** Every queue the application configures (a store that keeps one structure per queue opens them). */
+  queues?: readonly string[];
+  /** Where a store says what is worth an operator's attention (an eviction policy, a lost connection). */
+  warn?: (message: string) => void;
+}
+
+/** Where a delivering store hands the jobs it fetched: the jobs layer's feed of one queue. */
+export interface JobSink {
+  /** A job fetched for this process, `running` in the store: it runs in the queue's engine. */
+  deliver(job: ClaimedJob): void;
+  /** `cancel()` was asked (in this or another process) for a job delivered here: its signal aborts, no retry. */
+  cancel(id: string): void;
+  /** The store fetched a job whose name no handler here runs (and gave it back): said once per name. */
+  unhandled(name: string): void;
+}
+
+/** A delivering store's fetching for one queue. */
+export interface Delivery {
+  /** Fetches nothing more (shutdown); what was delivered keeps running and is settled as usual. */
+  stop(): void;
 }
 
 /** A job as it crosses the seam. JSON text stays text here; the jobs layer parses it. */
