@@ -36,6 +36,10 @@ function checkStore(path: string, value: unknown): JobStore {
     const absent = SCHEDULE_METHODS.filter((m) => !scheduling.includes(m));
     throw new TypeError(`${path} has ${scheduling.join(', ')} but not ${absent.join(', ')}: a job store has all the schedule calls or none`);
   }
+  const capabilities = (value as { capabilities?: unknown }).capabilities;
+  if (capabilities === null || typeof capabilities !== 'object' || typeof (capabilities as { groups?: unknown }).groups !== 'boolean') {
+    throw new TypeError(`${path}.capabilities must be an object such as { groups: false } (what the store does beyond the calls every store answers), got ${describe(capabilities)}`);
+  }
   return value as JobStore;
 }
 

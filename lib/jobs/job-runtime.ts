@@ -234,6 +234,8 @@ export class JobRuntime implements FeedEvents {
       for (const job of requeued) this.emit('stalled', job, job.attempts);
       this.wakeAll();
     }
+    // A job that failed for good held its group: the next one may start.
+    if (failed.length > 0 && requeued.length === 0) this.wakeAll();
     for (const job of failed) {
       this.logger.error(`Job ${job.id} "${job.name}" failed: its process died while running it more than ${this.store.settings.maxStalls} times`);
       this.emit('failed', job, job.attempts, { error: JSON.parse(job.errors).at(-1) });

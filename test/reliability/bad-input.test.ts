@@ -32,6 +32,9 @@ import { createApp, gate, sleep, startApp, type TestApp } from '../support/creat
  * names what was wrong. docs/errors.md lists the same catalogue; the last test checks that the two agree.
  */
 
+/** The calls every job store answers (a store made of these passes the module's check up to what a case leaves out). */
+const STORE_CALLS = ['open', 'close', 'insert', 'claim', 'settle', 'renew', 'recover', 'get', 'list', 'cancel', 'retry', 'counts', 'countsByQueue', 'nextRunAt', 'oldestPending', 'sweep'];
+
 /** Where the error surfaces. */
 type Raised = 'call' | 'promise' | 'creation' | 'bootstrap';
 
@@ -668,6 +671,21 @@ const catalogue: BadInput[] = [
   { input: '`priority: 0.5`', raised: 'promise', error: RangeError, message: `${J}.priority must be an integer from -1000000 to 1000000, got 0.5`, call: (env) => env.jobs.enqueue('echo', {}, { priority: 0.5 }) },
   { input: "`key: ''`", raised: 'promise', error: TypeError, message: `${J}.key must be a non-empty string`, call: (env) => env.jobs.enqueue('echo', {}, { key: '' }) },
   { input: '`key` over 512 characters', raised: 'promise', error: RangeError, message: `${J}.key must be at most 512 characters`, call: (env) => env.jobs.enqueue('echo', {}, { key: 'k'.repeat(513) }) },
+  { input: "`group: ''`", raised: 'promise', error: TypeError, message: `${J}.group must be a non-empty string, got ""`, call: (env) => env.jobs.enqueue('echo', {}, { group: '' }) },
+  { input: '`group: 42`', raised: 'promise', error: TypeError, message: `${J}.group must be a non-empty string, got 42`, call: (env) => env.jobs.enqueue('echo', {}, { group: 42 as never }) },
+  { input: '`group` over 200 characters', raised: 'promise', error: RangeError, message: `${J}.group must be at most 200 characters, got 201`, call: (env) => env.jobs.enqueue('echo', {}, { group: 'g'.repeat(201) }) },
+  {
+    input: '`group` on a store without groups',
+    raised: 'promise',
+    error: TypeError,
+    message: `${J}.group: the job store memory (no groups) does not run jobs in groups (memoryStore() and sqliteStore() do)`,
+    call: async () => {
+      const store = Object.assign(memoryStore(), { description: 'memory (no groups)', capabilities: { groups: false } });
+      const app = await startApp({ store }, [EchoJob]);
+      apps.push(app);
+      return app.app.get(BackgroundJobs).enqueue('echo', {}, { group: 'tenant-1' });
+    },
+  },
   { input: "`queue: 'nope'` (not configured)", raised: 'promise', error: RangeError, message: `${J}.queue: No queue named "nope"`, call: (env) => env.jobs.enqueue('echo', {}, { queue: 'nope' }) },
   { input: '`jobs.enqueueMany({})`', raised: 'promise', error: TypeError, message: 'BackgroundJobs.enqueueMany(jobs) must be an array', call: (env) => env.jobs.enqueueMany({} as never) },
   { input: "`jobs.list({ state: 'done' })`", raised: 'promise', error: RangeError, message: 'BackgroundJobs.list filter.state must be', call: (env) => env.jobs.list({ state: 'done' as never }) },
@@ -676,6 +694,13 @@ const catalogue: BadInput[] = [
   { input: '`jobs.list({ key: 7 })`', raised: 'promise', error: TypeError, message: 'BackgroundJobs.list filter.key must be a non-empty string, got 7', call: (env) => env.jobs.list({ key: 7 as never }) },
   { input: '`jobs.get(1)`', raised: 'promise', error: TypeError, message: 'BackgroundJobs.get(id) must be a non-empty string, got 1', call: (env) => env.jobs.get(1 as never) },
   { input: '`store: {}`', raised: 'call', error: TypeError, message: `${M}.store must be a job store such as memoryStore() or sqliteStore({ path })`, call: () => root({ store: {} }) },
+  {
+    input: 'a `store` without `capabilities`',
+    raised: 'call',
+    error: TypeError,
+    message: `${M}.store.capabilities must be an object such as { groups: false } (what the store does beyond the calls every store answers), got undefined`,
+    call: () => root({ store: Object.fromEntries(STORE_CALLS.map((m) => [m, () => undefined])) }),
+  },
   { input: '`sqliteStore({})`', raised: 'call', error: TypeError, message: 'sqliteStore options.path must be a non-empty string, got undefined', call: () => sqliteStore({} as never) },
   { input: "`sqliteStore({ path, synchronous: 'off' })`", raised: 'call', error: RangeError, message: "sqliteStore options.synchronous must be 'normal' or 'full', got \"off\"", call: () => sqliteStore({ path: 'x.db', synchronous: 'off' as never }) },
   { input: "`sqliteStore({ path, driver: 'sqlite3' })`", raised: 'call', error: RangeError, message: 'sqliteStore options.driver must be', call: () => sqliteStore({ path: 'x.db', driver: 'sqlite3' as never }) },
@@ -926,7 +951,7 @@ const catalogue: BadInput[] = [
     message: `${M}.store has upsertSchedule, listSchedules but not removeSchedule, fireDue: a job store has all the schedule calls or none`,
     call: () => {
       const store = memoryStore();
-      return root({ store: { ...Object.fromEntries(['open', 'close', 'insert', 'claim', 'settle', 'renew', 'recover', 'get', 'list', 'cancel', 'retry', 'counts', 'countsByQueue', 'nextRunAt', 'oldestPending', 'sweep'].map((m) => [m, () => undefined])), upsertSchedule: store.upsertSchedule, listSchedules: store.listSchedules } });
+      return root({ store: { ...Object.fromEntries(STORE_CALLS.map((m) => [m, () => undefined])), upsertSchedule: store.upsertSchedule, listSchedules: store.listSchedules } });
     },
   },
 ];
