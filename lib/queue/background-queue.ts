@@ -360,6 +360,7 @@ export class BackgroundQueue {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.limitTimer?.unref();
     if (this.paused) {
       if (this.pendingCount > 0) this.logger.log(`Queue "${this.name}" is paused: it drains its ${this.pendingCount} pending items all the same`);
       this.schedulePump();
@@ -647,6 +648,8 @@ export class BackgroundQueue {
   private armLimitTimer(limiter: RateLimiter): void {
     if (this.limitTimer !== undefined) return; // set for the earliest moment already: the next start moves it later
     this.limitTimer = setTimeout(this.limitTask, limiter.wait(performance.now()));
+    // Once closed, the drain's deadline keeps the process alive: a window of an hour must not hold its exit.
+    if (this.closed) this.limitTimer.unref();
   }
 
   private start(item: QueuedWork<any>): void {
