@@ -52,7 +52,8 @@ afterEach(async () => {
 const GROUPS = ['tenant-a', 'tenant-b', 'tenant-c', 'tenant-d', 'tenant-e'];
 const PER_GROUP = 12;
 
-describe.each(STORE_CASES)('job groups in a Nest app on $label', (storeCase) => {
+// bullmqStore has no groups (open-source BullMQ lacks them): an enqueue with one is refused there (the catalogue).
+describe.each(STORE_CASES.filter((c) => !c.delivers))('job groups in a Nest app on $label', (storeCase) => {
   it('runs each group one at a time in enqueue order, retries included, while the other groups fill concurrency 8', { timeout: 60_000 }, async () => {
     folder = tempFolder();
     current = await startApp({ store: storeCase.make(folder.dir), queues: { tenants: { concurrency: 8 } } }, [TenantStep]);
