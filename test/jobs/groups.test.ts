@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackgroundJobs, Job, type JobContext, type JobHandler } from 'nestjs-background-work';
 import { sleep, startApp, type TestApp } from '../support/create-app.js';
-import { STORE_CASES, tempFolder } from '../support/stores.js';
+import { STORE_CASES, tempFolder, type StoreCase } from '../support/stores.js';
 
 /** What the handler saw: every attempt's start, and any moment two jobs of one group ran at once. */
 const starts: { group: string | undefined; seq: number; attempt: number }[] = [];
@@ -37,9 +37,12 @@ class TenantStep implements JobHandler<Step> {
 
 let current: TestApp | undefined;
 let folder: ReturnType<typeof tempFolder> | undefined;
+let storeCase: StoreCase | undefined;
 afterEach(async () => {
   await current?.app.close();
   current = undefined;
+  if (folder !== undefined) await storeCase?.cleanup?.(folder.dir);
+  storeCase = undefined;
   folder?.cleanup();
   folder = undefined;
   starts.length = 0;
@@ -52,11 +55,21 @@ afterEach(async () => {
 const GROUPS = ['tenant-a', 'tenant-b', 'tenant-c', 'tenant-d', 'tenant-e'];
 const PER_GROUP = 12;
 
-describe.each(STORE_CASES)('job groups in a Nest app on $label', (storeCase) => {
+describe.each(STORE_CASES)('job groups in a Nest app on $label', (thisCase) => {
   it('runs each group one at a time in enqueue order, retries included, while the other groups fill concurrency 8', { timeout: 60_000 }, async () => {
+    storeCase = thisCase;
     folder = tempFolder();
-    current = await startApp({ store: storeCase.make(folder.dir), queues: { tenants: { concurrency: 8 } } }, [TenantStep]);
+    const store = thisCase.make(folder.dir);
+    current = await startApp({ store, queues: { tenants: { concurrency: 8 } } }, [TenantStep]);
     const jobs = current.app.get(BackgroundJobs);
+    if (!store.capabilities.groups) {
+      // A store without groups (open-source BullMQ) refuses the enqueue, naming itself, and stores nothing.
+      await expect(jobs.enqueue(TenantStep, { seq: 0, failOnce: false }, { group: 'tenant-a' })).rejects.toThrow(
+        new TypeError(`BackgroundJobs.enqueue options.group: the job store ${store.description} does not run jobs in groups (memoryStore() and sqliteStore() do)`),
+      );
+      expect(await jobs.stats('tenants')).toMatchObject({ pending: 0, scheduled: 0, running: 0, succeeded: 0 });
+      return;
+    }
     // Interleaved across groups, as requests of many tenants arrive; a few jobs have no group at all.
     const requests: { job: typeof TenantStep; payload: Step; options?: { group: string } }[] = [];
     let seq = 0;
