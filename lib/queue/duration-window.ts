@@ -9,6 +9,11 @@ export class DurationWindow {
   private count = 0;
   private next = 0;
 
+  /** Whether it holds its 1024 samples: new ones replace the oldest. */
+  get full(): boolean {
+    return this.count === SIZE;
+  }
+
   add(ms: number): void {
     this.samples[this.next] = ms;
     this.next = (this.next + 1) & (SIZE - 1);

@@ -194,8 +194,8 @@ describe.each(STORE_CASES)('BackgroundJobs on $label', (store) => {
       { job: Echo, payload: { text: 'low' } },
       { job: Echo, payload: { text: 'high' }, options: { priority: 5 } },
     ]);
-    await sleep(50);
     // concurrency 4: the closure holds one slot, the jobs take two more.
+    await until(() => log.length === 2, 'both jobs to run beside the closure');
     expect(log.toSorted()).toEqual(['high@1', 'low@1']);
     blocker.open();
     await jobs.enqueue(Held, { id: 'p0' });

@@ -73,6 +73,42 @@ export async function deleteRedisKeys(prefix: string): Promise<void> {
   }
 }
 
+const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Whether PostgreSQL answers on 127.0.0.1:5432 (database `test`) and pg loads. */
+async function postgresAnswers(): Promise<boolean> {
+  try {
+    const pg = (await import('pg')).default;
+    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 1_000 });
+    client.on('error', () => undefined);
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const POSTGRES = await postgresAnswers();
+
+/** A schema of its own per test folder (BullMQ's tables and the store's). */
+export const pgSchema = (folder: string): string => `${RUN}_${basename(folder)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 63);
+
+export function bullmqPostgresStore(folder: string, options: Partial<BullmqStoreOptions> = {}): JobStore {
+  return bullmqStore({ backend: 'postgres', connection: { connectionString: PG_URL, schema: pgSchema(folder), migrate: true }, ...options });
+}
+
+export async function dropPgSchema(schema: string): Promise<void> {
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** A bullmqStore on the local Redis under the folder's own prefix. */
 export function bullmqTestStore(folder: string, options: Partial<BullmqStoreOptions> = {}): JobStore {
   return bullmqStore({ connection: REDIS_CONNECTION, prefix: redisPrefix(folder), ...options });
@@ -98,5 +134,8 @@ export const STORE_CASES: StoreCase[] = [
   })),
   ...(REDIS
     ? [{ label: 'bullmqStore(redis)', durable: true, delivers: true, make: (folder: string) => bullmqTestStore(folder), cleanup: (folder: string) => deleteRedisKeys(redisPrefix(folder)) }]
+    : []),
+  ...(POSTGRES
+    ? [{ label: 'bullmqStore(postgres)', durable: true, delivers: true, make: (folder: string) => bullmqPostgresStore(folder), cleanup: (folder: string) => dropPgSchema(pgSchema(folder)) }]
     : []),
 ];

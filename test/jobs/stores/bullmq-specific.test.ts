@@ -7,7 +7,7 @@ import { REDIS, REDIS_CONNECTION, bullmqTestStore, deleteRedisKeys, redisPrefix,
 let started: (() => void) | undefined;
 @Job('wait-for-signal', { queue: 'work' })
 class WaitForSignal implements JobHandler {
-  async run(_: unknown, ctx: JobContext): Promise<void> {
+  async run(_payload: unknown, ctx: JobContext): Promise<void> {
     started?.();
     await new Promise<void>((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
   }
@@ -17,8 +17,8 @@ let busyMs = 0;
 @Job('busy', { queue: 'work' })
 class Busy implements JobHandler {
   run(): void {
-    const until = performance.now() + busyMs;
-    while (performance.now() < until); // CPU-bound: holds the event loop
+    const end = performance.now() + busyMs;
+    while (performance.now() < end); // CPU-bound: holds the event loop
   }
 }
 

@@ -26,12 +26,16 @@ import {
   type BullJob,
   type BullJobOptions,
 } from './bullmq-records.js';
+import { PgExtras } from './pg-extras.js';
+import { RedisExtras, type StoreExtras } from './store-extras.js';
 
 /** The resolved options of `bullmqStore()`. */
 export interface BullmqStoreConfig {
   connection: unknown;
   prefix: string;
   backend: 'redis' | 'postgres';
+  /** PostgreSQL: BullMQ's schema (its tables, and ours beside them). */
+  schema: string;
   lockDuration: number;
   stalledInterval: number;
   maxStalls: number;
@@ -53,7 +57,6 @@ const INDEX_SWEEP_CHUNK = 1_000;
 /* eslint-disable @typescript-eslint/no-explicit-any -- bullmq and ioredis are optional peers, typed structurally here */
 type AnyQueue = any;
 type AnyWorker = any;
-type Redis = any;
 
 /** A job this process runs: its BullMQ processor waits on these until the engine says how the run ended. */
 interface Running {
@@ -87,12 +90,13 @@ export class BullmqJobStore implements JobStore {
   /** Running jobs cancelled here: once BullMQ has failed them, they leave it for the cancelled archive. */
   private readonly cancelling = new Map<string, StoredJob>();
   private readonly sinks = new Map<string, JobSink>();
-  private client: Redis = undefined;
-  private subscriber: Redis = undefined;
+  private extras: StoreExtras = undefined as never;
+  /** BullMQ's Queue and Worker, bound to the backend. */
+  private classes: { Queue: any; Worker: any } = undefined as never;
   private queueNames: string[] = [];
   private warn: (message: string) => void = () => {};
   private phase: 'new' | 'open' | 'closed' = 'new';
-  private indexCursor = '-';
+  private indexCursor: string | undefined = undefined;
   private loopTimer: NodeJS.Timeout | undefined = undefined;
   private lastLoopWarning = 0;
   private ranSinceTick = false;
@@ -102,13 +106,10 @@ export class BullmqJobStore implements JobStore {
     this.description = `bullmq ${config.where} prefix "${config.prefix}"`;
   }
 
-  private key(...parts: string[]): string {
-    // BullMQ's keys are `prefix:queue:...` and a queue name is never empty: `prefix::bw:...` is ours alone.
-    return `${this.config.prefix}::bw:${parts.join(':')}`;
-  }
-
   async open(context: StoreOpenContext): Promise<void> {
     this.bullmq = await loadBullmq();
+    const postgres = this.config.backend === 'postgres';
+    this.classes = postgres ? this.bullmq.withBackend(this.bullmq.createPostgresBackend) : { Queue: this.bullmq.Queue, Worker: this.bullmq.Worker };
     if (context.warn !== undefined) this.warn = context.warn;
     this.queueNames = [...(context.queues ?? [])];
     const probe = this.producer(this.queueNames[0] ?? 'default');
@@ -116,18 +117,25 @@ export class BullmqJobStore implements JobStore {
       await withTimeout(
         probe.waitUntilReady(),
         this.config.connectTimeout,
-        () => new Error(`bullmqStore: Redis at ${this.config.where} did not answer within ${this.config.connectTimeout} ms${this.lastConnectionError === '' ? '' : ` (${this.lastConnectionError})`}`),
+        () => new Error(`bullmqStore: ${this.server} at ${this.config.where} did not answer within ${this.config.connectTimeout} ms${this.lastConnectionError === '' ? '' : ` (${this.lastConnectionError})`}`),
       );
-      this.client = await probe.getBackend().client;
+      this.extras = postgres
+        ? await PgExtras.open(await importModule('pg').then((m) => m.default ?? m), this.config.connection as Record<string, unknown>, this.config.schema)
+        : new RedisExtras(await probe.getBackend().client, this.config.prefix);
     } catch (error) {
       await this.closeAll(true);
       const reason = (error as Error)?.message ?? String(error);
-      throw new Error(reason.startsWith('bullmqStore:') ? reason : `bullmqStore: cannot reach Redis at ${this.config.where}: ${reason}`, { cause: error });
+      throw new Error(reason.startsWith('bullmqStore:') ? reason : `bullmqStore: cannot reach ${this.server} at ${this.config.where}: ${reason}`, { cause: error });
     }
-    await this.checkEvictionPolicy();
+    const advice = await this.extras.advice();
+    if (advice !== undefined) this.warn(`bullmqStore: ${this.server} at ${this.config.where} ${advice}`);
     for (const name of this.queueNames) this.producer(name);
-    if (this.queueNames.length > 0) await this.client.sadd(this.key('queues'), ...this.queueNames);
+    await this.extras.addQueues(this.queueNames);
     this.phase = 'open';
+  }
+
+  private get server(): string {
+    return this.config.backend === 'postgres' ? 'PostgreSQL' : 'Redis';
   }
 
   async close(): Promise<void> {
@@ -148,11 +156,11 @@ export class BullmqJobStore implements JobStore {
       else list.push(i);
     });
     // Indexed first: an entry whose job never made it is skipped by list() and swept; a job without one could not be listed.
-    await this.client.zadd(this.key('index'), ...jobs.flatMap((job) => [0, `${job.id}|${job.queue}`]));
+    await this.extras.index(jobs);
     for (const [queue, indexes] of byQueue) {
       if (!this.queueNames.includes(queue)) {
         this.queueNames.push(queue);
-        await this.client.sadd(this.key('queues'), queue);
+        await this.extras.addQueues([queue]);
       }
       const added: BullJob[] = await this.producer(queue).addBulk(indexes.map((i) => ({ name: jobs[i].name, data: JSON.parse(jobs[i].payload), opts: this.jobOptions(jobs[i], now) })));
       const existing: string[] = [];
@@ -170,7 +178,7 @@ export class BullmqJobStore implements JobStore {
         const job = first !== undefined ? results[first]?.job : await this.get(id);
         results[i] = { job: job ?? newStoredJob({ ...jobs[i], id }, now), created: false };
       }
-      if (existing.length > 0) await this.client.zrem(this.key('index'), ...existing.map((id) => `${id}|${queue}`));
+      await this.extras.unindex(existing.map((id) => ({ id, queue })));
     }
     return results;
   }
@@ -228,7 +236,7 @@ export class BullmqJobStore implements JobStore {
           const record = this.cancelledRecord(toStoredJob(run.job, run.queue, 'running'), update.error, now);
           record.attempts = run.job.attemptsMade + 1;
           this.cancelling.set(update.id, record);
-          archived.push(this.client.hset(this.key('cancelled', run.queue), update.id, JSON.stringify(record)));
+          archived.push(this.extras.archive(run.queue, update.id, JSON.stringify(record)));
           run.reject(toBullError(update.error));
           break;
         }
@@ -272,7 +280,7 @@ export class BullmqJobStore implements JobStore {
         sink.deliver(toClaimedJob(job, queue));
       });
     };
-    const worker: AnyWorker = new this.bullmq.Worker(queue, processor, {
+    const worker: AnyWorker = new this.classes.Worker(queue, processor, {
       ...this.connectionOptions(),
       concurrency: Number.isFinite(concurrency) ? concurrency : 100,
       lockDuration: this.config.lockDuration,
@@ -332,14 +340,11 @@ export class BullmqJobStore implements JobStore {
 
   /** cancel() of a job that another process runs reaches it here. */
   private async subscribe(): Promise<void> {
-    if (this.subscriber !== undefined || this.client === undefined) return;
-    this.subscriber = this.client.duplicate();
-    this.subscriber.on('error', () => undefined);
-    this.subscriber.on('message', (_channel: string, message: string) => {
-      const [queue, id] = message.split('|');
-      if (this.running.has(id)) this.sinks.get(queue)?.cancel(id);
-    });
-    await this.subscriber.subscribe(this.key('cancel')).catch(() => undefined);
+    await this.extras
+      .onCancel((queue, id) => {
+        if (this.running.has(id)) this.sinks.get(queue)?.cancel(id);
+      })
+      .catch((error: unknown) => this.warn(`bullmqStore: cannot listen for cancel() of other processes: ${(error as Error)?.message ?? String(error)}`));
   }
 
   // ---- reads --------------------------------------------------------------------------------------------------
@@ -351,14 +356,13 @@ export class BullmqJobStore implements JobStore {
     return queue === undefined ? undefined : this.read(id, queue);
   }
 
-  private async queueOf(id: string): Promise<string | undefined> {
-    const [member] = (await this.client.zrangebylex(this.key('index'), `[${id}|`, `(${id}}`, 'LIMIT', 0, 1)) as string[];
-    return member?.slice(member.indexOf('|') + 1);
+  private queueOf(id: string): Promise<string | undefined> {
+    return this.extras.queueOf(id);
   }
 
   /** The job `id` of `queue` from BullMQ, or from the cancelled archive. */
   private async read(id: string, queue: string): Promise<StoredJob | undefined> {
-    const [archived, job] = await Promise.all([this.client.hget(this.key('cancelled', queue), id), this.producer(queue).getJob(id)]);
+    const [archived, job] = await Promise.all([this.extras.archived(queue, id), this.producer(queue).getJob(id)]);
     if (archived !== null) return JSON.parse(archived) as StoredJob;
     if (job === undefined || job === null) return undefined;
     const state = stateOf(await job.getState());
@@ -368,17 +372,12 @@ export class BullmqJobStore implements JobStore {
   async list(filter: StoreListFilter): Promise<StoredJob[]> {
     const out: StoredJob[] = [];
     const desc = filter.order === 'desc';
-    const index = this.key('index');
     let cursor = filter.after;
     const states = filter.states === undefined ? undefined : new Set(filter.states);
     for (;;) {
-      const members: string[] = desc
-        ? await this.client.zrevrangebylex(index, cursor === undefined ? '+' : `(${cursor}|`, '-', 'LIMIT', 0, LIST_CHUNK)
-        : await this.client.zrangebylex(index, cursor === undefined ? '-' : `(${cursor}}`, '+', 'LIMIT', 0, LIST_CHUNK);
+      const members = await this.extras.page(cursor, desc, LIST_CHUNK);
       if (members.length === 0) return out;
-      const wanted = members
-        .map((member) => ({ id: member.slice(0, member.indexOf('|')), queue: member.slice(member.indexOf('|') + 1) }))
-        .filter((m) => filter.queue === undefined || m.queue === filter.queue);
+      const wanted = members.filter((m) => filter.queue === undefined || m.queue === filter.queue);
       const jobs = await Promise.all(wanted.map((m) => this.read(m.id, m.queue)));
       for (const job of jobs) {
         if (job === undefined) continue;
@@ -389,8 +388,7 @@ export class BullmqJobStore implements JobStore {
         if (out.length === filter.limit) return out;
       }
       if (members.length < LIST_CHUNK) return out;
-      const last = members.at(-1)!;
-      cursor = last.slice(0, last.indexOf('|'));
+      cursor = members.at(-1)!.id;
     }
   }
 
@@ -403,13 +401,13 @@ export class BullmqJobStore implements JobStore {
       try {
         // Refused while a worker holds its lock: then it is running after all.
         await this.producer(queue).remove(id);
-        await this.client.hset(this.key('cancelled', queue), id, JSON.stringify(this.cancelledRecord(job, error, now)));
+        await this.extras.archive(queue, id, JSON.stringify(this.cancelledRecord(job, error, now)));
         return 'cancelled';
       } catch {
         // locked: fall through
       }
     }
-    await this.client.publish(this.key('cancel'), `${queue}|${id}`);
+    await this.extras.publishCancel(queue, id);
     return 'requested';
   }
 
@@ -430,8 +428,7 @@ export class BullmqJobStore implements JobStore {
       return true;
     }
     if (job.state !== 'cancelled') return false;
-    const removed = await this.client.hdel(this.key('cancelled', queue), id);
-    if (removed === 0) return false; // another process retried it first
+    if (!(await this.extras.unarchive(queue, id))) return false; // another process retried it first
     const again: NewJob = { ...job, runAt: now };
     await this.producer(queue).add(job.name, JSON.parse(job.payload), this.jobOptions(again, now));
     return true;
@@ -462,7 +459,7 @@ export class BullmqJobStore implements JobStore {
     const types = states.flatMap((state) => (state === 'cancelled' ? [] : BULL_STATES[state]));
     const [bull, cancelled] = await Promise.all([
       types.length === 0 ? {} : (this.producer(queue).getJobCounts(...types) as Promise<Record<string, number>>),
-      states.includes('cancelled') ? (this.client.hlen(this.key('cancelled', queue)) as Promise<number>) : 0,
+      states.includes('cancelled') ? this.extras.archivedCount(queue) : 0,
     ]);
     const out: Partial<Record<JobState, number>> = {};
     for (const state of states) {
@@ -472,7 +469,7 @@ export class BullmqJobStore implements JobStore {
   }
 
   private async allQueues(): Promise<string[]> {
-    const stored: string[] = await this.client.smembers(this.key('queues'));
+    const stored = await this.extras.queues();
     return [...new Set([...this.queueNames, ...stored])].toSorted();
   }
 
@@ -500,49 +497,33 @@ export class BullmqJobStore implements JobStore {
     let gone = 0;
     const keep = this.settings.retention.cancelled;
     for (const queue of await this.allQueues()) {
-      const archive = this.key('cancelled', queue);
-      let cursor = '0';
-      do {
-        const [next, entries] = (await this.client.hscan(archive, cursor, 'COUNT', 500)) as [string, string[]];
-        cursor = next;
-        const old: string[] = [];
-        for (let i = 0; i < entries.length; i += 2) {
-          const record = JSON.parse(entries[i + 1]) as StoredJob;
-          if (record.finishedAt !== null && now - record.finishedAt >= keep) old.push(entries[i]);
+      await this.extras.scanArchive(queue, async (records) => {
+        for (const text of records) {
+          const record = JSON.parse(text) as StoredJob;
+          if (record.finishedAt === null || now - record.finishedAt < keep) continue;
+          if (await this.extras.unarchive(queue, record.id)) gone++;
+          await this.extras.unindex([record]);
         }
-        if (old.length > 0) {
-          gone += await this.client.hdel(archive, ...old);
-          await this.client.zrem(this.key('index'), ...old.map((id) => `${id}|${queue}`));
-        }
-      } while (cursor !== '0');
+      });
     }
     // A slice of the index at each sweep: entries whose job BullMQ removed (removeOnComplete / removeOnFail) go.
-    const members: string[] = await this.client.zrangebylex(this.key('index'), this.indexCursor === '-' ? '-' : `(${this.indexCursor}`, '+', 'LIMIT', 0, INDEX_SWEEP_CHUNK);
-    this.indexCursor = members.length < INDEX_SWEEP_CHUNK ? '-' : members.at(-1)!;
-    if (members.length > 0) {
-      const pipeline = this.client.pipeline();
-      for (const member of members) {
-        const bar = member.indexOf('|');
-        pipeline.exists(`${this.config.prefix}:${member.slice(bar + 1)}:${member.slice(0, bar)}`);
-        pipeline.hexists(this.key('cancelled', member.slice(bar + 1)), member.slice(0, bar));
-      }
-      const answers = (await pipeline.exec()) as [unknown, number][];
-      const dead = members.filter((_, i) => answers[2 * i][1] === 0 && answers[2 * i + 1][1] === 0);
-      if (dead.length > 0) await this.client.zrem(this.key('index'), ...dead);
-    }
+    const entries = await this.extras.page(this.indexCursor, false, INDEX_SWEEP_CHUNK);
+    this.indexCursor = entries.length < INDEX_SWEEP_CHUNK ? undefined : entries.at(-1)!.id;
+    const found = await Promise.all(entries.map(async (e) => (await this.producer(e.queue).getJob(e.id)) || (await this.extras.archived(e.queue, e.id))));
+    await this.extras.unindex(entries.filter((_, i) => !found[i]));
     return gone;
   }
 
   // ---- connections ----------------------------------------------------------------------------------------------
 
   private connectionOptions(): Record<string, unknown> {
-    return { connection: this.config.connection, prefix: this.config.prefix };
+    return this.config.backend === 'postgres' ? { connection: this.config.connection } : { connection: this.config.connection, prefix: this.config.prefix };
   }
 
   private producer(queue: string): AnyQueue {
     let producer = this.producers.get(queue);
     if (producer === undefined) {
-      producer = new this.bullmq.Queue(queue, this.connectionOptions());
+      producer = new this.classes.Queue(queue, this.connectionOptions());
       producer.on('error', (error: Error) => this.connectionError(error));
       this.producers.set(queue, producer);
     }
@@ -558,18 +539,6 @@ export class BullmqJobStore implements JobStore {
     this.warn(`bullmqStore: connection to ${this.config.where}: ${text}; reconnecting (running jobs keep their place)`);
   }
 
-  /** BullMQ warns too: a Redis that evicts keys under memory pressure loses jobs. */
-  private async checkEvictionPolicy(): Promise<void> {
-    try {
-      const [, policy] = (await this.client.config('GET', 'maxmemory-policy')) as [string, string];
-      if (policy !== undefined && policy !== 'noeviction') {
-        this.warn(`bullmqStore: Redis at ${this.config.where} has maxmemory-policy "${policy}": under memory pressure it may evict job keys; set it to "noeviction"`);
-      }
-    } catch {
-      // CONFIG may be disabled (managed Redis): nothing to say
-    }
-  }
-
   /** Workers first (their jobs may still enqueue: nestjs/bull#2069), then producers, then our own connections. */
   private async closeAll(force: boolean): Promise<void> {
     clearInterval(this.loopTimer);
@@ -582,9 +551,7 @@ export class BullmqJobStore implements JobStore {
     // A producer that never connected keeps retrying in ioredis: disconnect() ends it.
     for (const q of this.producers.values()) q.disconnect?.().catch?.(() => undefined);
     this.producers.clear();
-    if (this.subscriber !== undefined) this.subscriber.disconnect();
-    this.subscriber = undefined;
-    this.client = undefined;
+    await this.extras?.close();
   }
 }
 
