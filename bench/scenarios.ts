@@ -169,6 +169,18 @@ export const SCENARIOS: readonly Scenario[] = [
     timeout: 60_000,
   },
   {
+    id: 'rate-limit-accuracy',
+    unit: 'ratio',
+    lowerIsBetter: false,
+    file: 'scenarios/rate-limit-accuracy.js',
+    libs: [OURS, 'p-queue'],
+    // 100 starts per second (an email provider's kind of limit) for 4 s; quick: 2 windows.
+    full: { max: 100, per: 1_000, windows: 4 },
+    quick: { windows: 2 },
+    flags: [],
+    timeout: 60_000,
+  },
+  {
     id: 'startup-100-services',
     unit: 'ms',
     lowerIsBetter: true,

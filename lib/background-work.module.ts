@@ -1,6 +1,7 @@
-import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { Logger, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { BACKGROUND_WORK_OPTIONS, DEFAULT_QUEUE } from './background-work.constants.js';
+import { BACKGROUND_WORK_OPTIONS, DEFAULT_QUEUE, LOG_CONTEXT } from './background-work.constants.js';
+import { loadTelemetry } from './telemetry/load-telemetry.js';
 import type { BackgroundWorkModuleAsyncOptions, BackgroundWorkModuleOptions } from './background-work.options.js';
 import { BackgroundHost } from './hosting/background-host.js';
 import { BackgroundWorkLifecycle } from './hosting/background-work.lifecycle.js';
@@ -83,7 +84,9 @@ export class BackgroundWorkModule {
         {
           provide: QueueRegistry,
           inject: [BACKGROUND_WORK_OPTIONS],
-          useFactory: (options: ResolvedModuleOptions) => new QueueRegistry(options.queue, options.queues),
+          // Async so that @opentelemetry/api is loaded (when installed) before any queue accepts work.
+          useFactory: async (options: ResolvedModuleOptions) =>
+            new QueueRegistry(options.queue, options.queues, await loadTelemetry(options.telemetry, new Logger(LOG_CONTEXT))),
         },
         ...queueProviders,
         {

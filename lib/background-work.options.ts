@@ -26,6 +26,11 @@ export interface BackgroundWorkModuleOptions {
   threads?: WorkerThreadsOptions | false;
   /** Where durable jobs are kept: `sqliteStore({ path })` to survive a crash; default `memoryStore()` (nothing survives the process). */
   store?: JobStore;
+  /**
+   * OpenTelemetry spans and metrics through `@opentelemetry/api`, when it is installed and the app registered a
+   * tracer or meter provider before creating the app. `false` records nothing even then. Default true.
+   */
+  telemetry?: boolean;
 }
 
 export interface BackgroundWorkModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {

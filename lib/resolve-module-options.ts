@@ -18,6 +18,7 @@ export interface ResolvedModuleOptions {
   onServiceError: 'stop-app' | 'log';
   threads: ResolvedWorkerThreadsOptions | false;
   store: JobStore;
+  telemetry: boolean;
 }
 
 const STORE_METHODS = ['open', 'close', 'insert', 'claim', 'settle', 'renew', 'recover', 'get', 'list', 'cancel', 'retry', 'counts', 'countsByQueue', 'nextRunAt', 'oldestPending', 'sweep'] as const;
@@ -35,10 +36,14 @@ function checkStore(path: string, value: unknown): JobStore {
     const absent = SCHEDULE_METHODS.filter((m) => !scheduling.includes(m));
     throw new TypeError(`${path} has ${scheduling.join(', ')} but not ${absent.join(', ')}: a job store has all the schedule calls or none`);
   }
+  const capabilities = (value as { capabilities?: unknown }).capabilities;
+  if (capabilities === null || typeof capabilities !== 'object' || typeof (capabilities as { groups?: unknown }).groups !== 'boolean') {
+    throw new TypeError(`${path}.capabilities must be an object such as { groups: false } (what the store does beyond the calls every store answers), got ${describe(capabilities)}`);
+  }
   return value as JobStore;
 }
 
-const MODULE_KEYS = ['shutdownTimeout', 'queue', 'queues', 'startConcurrently', 'stopConcurrently', 'onServiceError', 'threads', 'store', 'startupTimeout'] as const;
+const MODULE_KEYS = ['shutdownTimeout', 'queue', 'queues', 'startConcurrently', 'stopConcurrently', 'onServiceError', 'threads', 'store', 'startupTimeout', 'telemetry'] as const;
 const PATH = 'BackgroundWorkModule options';
 
 /** Validates the module options (a bad value is a TypeError or RangeError naming it) and fills the defaults. */
@@ -72,5 +77,6 @@ export function resolveModuleOptions(value: unknown): ResolvedModuleOptions {
       options.onServiceError === undefined ? 'stop-app' : checkOneOf(`${PATH}.onServiceError`, options.onServiceError, ['stop-app', 'log']),
     threads: resolveWorkerThreadsOptions(`${PATH}.threads`, options.threads),
     store: options.store === undefined ? memoryStore() : checkStore(`${PATH}.store`, options.store),
+    telemetry: options.telemetry === undefined ? true : checkBoolean(`${PATH}.telemetry`, options.telemetry),
   };
 }

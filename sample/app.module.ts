@@ -28,7 +28,8 @@ import { ThumbnailsService } from './thumbnails.service.js';
       store: sampleStore(),
       queues: {
         // Two sends at a time; a failed send is tried twice more after 200 then 400 ms; one attempt may take 10 s.
-        email: { concurrency: 2, retry: { attempts: 3, backoff: 'exponential', delay: 200 }, timeout: 10_000 },
+        // At most 10 sends (retries included) in any second: the kind of limit an email provider sets.
+        email: { concurrency: 2, retry: { attempts: 3, backoff: 'exponential', delay: 200 }, timeout: 10_000, rateLimit: { max: 10, per: 1_000 } },
         // CPU work (thumbnails, PDF reports): as many at once as there are threads, at most 20 waiting (then 503),
         // and a job that runs past 60 s has its thread terminated.
         cpu: { concurrency: 2, capacity: 20, timeout: 60_000 },

@@ -158,7 +158,7 @@ export class DashboardFeed implements OnApplicationShutdown {
       const counts = stored[name];
       const jobs = this.counts === undefined ? null : (Object.fromEntries(JOB_STATES.map((s) => [s, counts?.[s] ?? 0])) as Record<JobState, number>);
       if (queue === undefined) return { name, local: false, closed: false, concurrency: null, capacity: null, work: null, jobs, history: null };
-      const s = queue.stats();
+      const s = queue.counts();
       return {
         name,
         local: true,
@@ -216,7 +216,7 @@ export class DashboardFeed implements OnApplicationShutdown {
   /** Throughput from the queues' counters, at no cost per item. */
   private sample(): void {
     for (const queue of this.monitor.queues()) {
-      const { succeeded, failed } = queue.stats();
+      const { succeeded, failed } = queue.counts();
       this.histories.get(queue.name)?.sample(succeeded, failed);
     }
   }

@@ -33,6 +33,7 @@ export interface JobSummary {
   queue: string;
   state: JobState;
   key: string | null;
+  group: string | null;
   priority: number;
   attempts: number;
   maxAttempts: number;
@@ -82,6 +83,7 @@ function common(job: JobRecord, payloadChars: number, pretty: boolean): Omit<Job
     queue: job.queue,
     state: job.state,
     key: job.key ?? null,
+    group: job.group ?? null,
     priority: job.priority,
     attempts: job.attempts,
     maxAttempts: job.maxAttempts,

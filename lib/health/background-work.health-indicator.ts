@@ -92,7 +92,7 @@ export class BackgroundWorkHealthIndicator {
     const now = Date.now();
     const details: Record<string, QueueHealth> = {};
     for (const queue of queues) {
-      const stats = queue.stats();
+      const stats = queue.counts();
       const health: QueueHealth = { backlog: stats.pending + (counts.ok ? (counts.value[queue.name]?.pending ?? 0) : 0), running: stats.running };
       const oldestAt = oldest.ok ? oldest.value[queue.name] : undefined;
       if (oldestAt !== undefined) health.oldestPendingMs = Math.max(0, now - oldestAt);

@@ -265,9 +265,9 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
       const outcomes = await this.runner.stop(started, deadline);
 
       this.queues.closeAll();
-      const backlog = this.queues.all().filter((q) => q.stats().pending + q.stats().running > 0);
+      const backlog = this.queues.all().filter((q) => q.counts().pending + q.counts().running > 0);
       for (const queue of backlog) {
-        const { pending, running } = queue.stats();
+        const { pending, running } = queue.counts();
         this.logger.log(`Draining queue "${queue.name}": ${pending} pending, ${running} running`);
       }
       const reports = await this.queues.drainAll(deadline, SHUTDOWN_GRACE_MS);
@@ -320,7 +320,7 @@ export class BackgroundWorkLifecycle implements OnApplicationBootstrap, BeforeAp
     let failed = 0;
     let cancelled = 0;
     for (const queue of this.queues.all()) {
-      const stats = queue.stats();
+      const stats = queue.counts();
       succeeded += stats.succeeded;
       failed += stats.failed;
       cancelled += stats.cancelled;

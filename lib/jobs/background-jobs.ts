@@ -27,10 +27,12 @@ import {
 } from './job.types.js';
 import type { NewJob } from './stores/job-store.js';
 
-const JOB_OPTION_KEYS = ['key', 'delay', 'runAt', 'priority', 'retry', 'timeout', 'queue'] as const;
+const JOB_OPTION_KEYS = ['key', 'delay', 'runAt', 'priority', 'retry', 'timeout', 'queue', 'group'] as const;
 const LIST_KEYS = ['queue', 'name', 'key', 'state', 'limit', 'after', 'order'] as const;
 const SCHEDULE_KEYS = ['tz', 'overlap', 'misfire', 'queue', 'priority', 'retry', 'timeout'] as const;
 const MAX_KEY_LENGTH = 512;
+/** A group names a user or a tenant: an id, not a document. */
+const MAX_GROUP_LENGTH = 200;
 
 /** A job to enqueue: its handler class or its name, its payload and options. */
 export interface JobRequest<P = unknown> {
@@ -128,6 +130,8 @@ export class BackgroundJobs {
     } else {
       const row = await this.runtime.store.get(id);
       if (row !== undefined) this.runtime.emit('cancelled', row, row.attempts, { reason: error });
+      // The next job of its group may be free now.
+      if (row?.group != null) this.runtime.feeds.get(row.queue)?.wake();
     }
     return true;
   }
@@ -253,12 +257,22 @@ export class BackgroundJobs {
       key = checkString(`${path}.key`, o.key);
       if (key.length > MAX_KEY_LENGTH) throw new RangeError(`${path}.key must be at most ${MAX_KEY_LENGTH} characters, got ${key.length}`);
     }
+    let group: string | null = null;
+    if (o.group !== undefined) {
+      group = checkString(`${path}.group`, o.group);
+      if (group.length > MAX_GROUP_LENGTH) throw new RangeError(`${path}.group must be at most ${MAX_GROUP_LENGTH} characters, got ${group.length}`);
+      const store = this.runtime.store;
+      if (!store.capabilities.groups) {
+        throw new TypeError(`${path}.group: the job store ${store.description} does not run jobs in groups (memoryStore() and sqliteStore() do)`);
+      }
+    }
     return {
       id: newJobId(now),
       name,
       queue: queue.name,
       payload: payloadText,
       key,
+      group,
       ...this.runOptions(path, o, handler, queue),
       runAt,
       createdAt: now,

@@ -55,6 +55,7 @@ export class JobFeed implements WorkSource, WorkHooks, JobSink {
   private justClaimed = false;
   /** A request came while `justClaimed`: made again in the next turn. */
   private deferred = false;
+  private readonly wakeTask = (): void => this.wake();
   private readonly nextTurn = (): void => {
     this.justClaimed = false;
     if (!this.deferred) return;
@@ -190,14 +191,16 @@ export class JobFeed implements WorkSource, WorkHooks, JobSink {
     const entry = this.take(item);
     if (entry === undefined) return;
     const now = Date.now();
+    // A job of a group held it: once its end is committed, the group's next job may be claimed.
+    const done = entry.row.group === null ? undefined : this.wakeTask;
     if (state === 'succeeded') {
-      this.writes.update({ id: item.id, type: 'succeeded', result: this.resultText(entry.row, outcome) });
+      this.writes.update({ id: item.id, type: 'succeeded', result: this.resultText(entry.row, outcome) }, done);
       this.events.emit('succeeded', entry.row, item.attempt);
     } else if (state === 'failed') {
-      this.writes.update({ id: item.id, type: 'failed', error: toStoredError(outcome, item.attempt, now) });
+      this.writes.update({ id: item.id, type: 'failed', error: toStoredError(outcome, item.attempt, now) }, done);
       this.events.emit('failed', entry.row, item.attempt, { error: outcome });
     } else {
-      this.writes.update({ id: item.id, type: 'cancelled', error: toStoredError(outcome, item.attempt, now) });
+      this.writes.update({ id: item.id, type: 'cancelled', error: toStoredError(outcome, item.attempt, now) }, done);
       this.events.emit('cancelled', entry.row, item.attempt, { reason: outcome });
     }
   }
@@ -207,6 +210,10 @@ export class JobFeed implements WorkSource, WorkHooks, JobSink {
     if (entry === undefined) return;
     this.writes.update({ id: item.id, type: 'handBack' });
     this.events.emit('handedBack', entry.row, item.attempt);
+  }
+
+  dueAt(item: QueuedWork<any>): number {
+    return this.items.get(item.id)?.row.runAt ?? Date.now();
   }
 
   // ---- internals ----------------------------------------------------------------------------------------------
@@ -246,6 +253,8 @@ export class JobFeed implements WorkSource, WorkHooks, JobSink {
     const item = new QueuedWork<unknown>(this.queue, run as never, row.name, timeout, retry, row.priority, row.id);
     item.hooks = this;
     item.attempt = row.attempts - 1; // the claim counted this attempt; the engine counts it again as it starts
+    // Its producer's context, kept in the store as text; it was ready to start once due.
+    if (this.queue.traced) item.sent = { trace: row.trace ?? undefined, readyAt: row.runAt };
     this.items.set(row.id, { item, row });
     return item;
   }

@@ -19,6 +19,7 @@ export function toJobRecord<P = unknown>(row: StoredJob, payload?: P): JobRecord
     errors: row.errors === '[]' ? [] : (JSON.parse(row.errors) as StoredJobError[]).map(toJobError),
   };
   if (row.key !== null) record.key = row.key;
+  if (row.group !== null) record.group = row.group;
   if (row.startedAt !== null) record.startedAt = new Date(row.startedAt);
   if (row.finishedAt !== null) record.finishedAt = new Date(row.finishedAt);
   if (row.progress !== null) record.progress = row.progress;

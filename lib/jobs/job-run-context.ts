@@ -30,6 +30,9 @@ export class JobRunContext implements JobContext {
   get key(): string | undefined {
     return this.row.key ?? undefined;
   }
+  get group(): string | undefined {
+    return this.row.group ?? undefined;
+  }
   get createdAt(): Date {
     return new Date(this.row.createdAt);
   }

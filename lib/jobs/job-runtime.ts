@@ -94,18 +94,15 @@ export class JobRuntime implements FeedEvents {
   /** Bootstrap, once hosted services have started (handlers may need them): the queues begin to claim. */
   startFeeds(): void {
     if (this.phase !== 'open') return;
-    const byQueue = new Map<string, Map<string, JobHandlerEntry>>();
-    for (const handler of this.handlers.values()) {
-      const forQueue = byQueue.get(handler.queue.name) ?? new Map<string, JobHandlerEntry>();
-      forQueue.set(handler.name, handler);
-      byQueue.set(handler.queue.name, forQueue);
-    }
-    for (const [name, handlers] of byQueue) {
-      const queue = this.queues.get(name);
-      const feed = new JobFeed(queue, handlers, this.store, this.writes, this, this.logger);
-      this.feeds.set(name, feed);
-      queue.attachSource(feed);
-      feed.startDelivery();
+    // Every queue claims every job this process has a handler for: a job runs on its @Job's queue unless its
+    // enqueue named another (JobOptions.queue), and then that queue must find it too.
+    if (this.handlers.size > 0) {
+      for (const queue of this.queues.all()) {
+        const feed = new JobFeed(queue, this.handlers, this.store, this.writes, this, this.logger);
+        this.feeds.set(queue.name, feed);
+        queue.attachSource(feed);
+        feed.startDelivery();
+      }
     }
     const { leaseMs, pollMs } = this.store.settings;
     this.every(Math.max(100, Math.floor(leaseMs / 3)), () => this.heartbeat());
@@ -125,7 +122,21 @@ export class JobRuntime implements FeedEvents {
     if (this.phase === 'new') return this.ready.then(() => this.insert(jobs));
     if (this.phase === 'failed') return Promise.reject(new JobStoreClosedError(`Job store ${this.store.description} could not be opened: ${describeError(this.openError)}`));
     if (this.phase === 'closed') return Promise.reject(new JobStoreClosedError(`Job store ${this.store.description} is closed: the application has stopped`));
-    return this.writes.insert(jobs).then((results) => this.inserted(results));
+    const telemetry = this.queues.telemetry;
+    if (telemetry === undefined) return this.writes.insert(jobs).then((results) => this.inserted(results));
+    // PRODUCER spans in the caller's context; each job keeps its span's context as text, for whichever process runs it.
+    const sending = telemetry.sendingJobs(jobs);
+    for (let i = 0; i < jobs.length; i++) jobs[i].trace = sending.traces[i];
+    return this.writes.insert(jobs).then(
+      (results) => {
+        sending.end();
+        return this.inserted(results);
+      },
+      (error: unknown) => {
+        sending.end(error);
+        throw error;
+      },
+    );
   }
 
   /** Committed (enqueued, or inserted by a schedule's tick): said in events and to the queues that run the new jobs. */
@@ -223,6 +234,8 @@ export class JobRuntime implements FeedEvents {
       for (const job of requeued) this.emit('stalled', job, job.attempts);
       this.wakeAll();
     }
+    // A job that failed for good held its group: the next one may start.
+    if (failed.length > 0 && requeued.length === 0) this.wakeAll();
     for (const job of failed) {
       this.logger.error(`Job ${job.id} "${job.name}" failed: its process died while running it more than ${this.store.settings.maxStalls} times`);
       this.emit('failed', job, job.attempts, { error: JSON.parse(job.errors).at(-1) });

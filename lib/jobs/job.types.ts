@@ -22,6 +22,8 @@ export interface JobRecord<P = unknown> {
   state: JobState;
   payload: P;
   key?: string;
+  /** Jobs of one group (and queue) run one at a time, in order. */
+  group?: string;
   priority: number;
   /** Attempts started so far (a run cut off by a crash or handed back at shutdown is not charged). */
   attempts: number;
@@ -52,12 +54,19 @@ export interface JobOptions {
   timeout?: number;
   /** The queue to run on; by default the `@Job`'s. */
   queue?: string;
+  /**
+   * Jobs of one group (on one queue) run one at a time, in enqueue order (higher priority first), while other
+   * groups go on: per-user or per-tenant ordering. A job keeps its group from its start until it ends, retries
+   * included. At most 200 characters. The store must support groups (memoryStore and sqliteStore do).
+   */
+  group?: string;
 }
 
 /** What a job handler receives with its payload: one per attempt. */
 export interface JobContext extends WorkContext {
   readonly queue: string;
   readonly key?: string;
+  readonly group?: string;
   readonly createdAt: Date;
   /** How often the job was orphaned by a process that died while running it. */
   readonly stalls: number;

@@ -40,6 +40,7 @@ export function planTicks(schedule: StoredSchedule, now: number, lastJobActive: 
     runAt,
     createdAt: now,
     options: schedule.options,
+    group: null,
     trace: null,
   });
   const blocked = (jobs: NewJob[]): boolean => schedule.overlap === 'skip' && (lastJobActive || jobs.length > 0);

@@ -1,6 +1,7 @@
 import { describe } from '../validation.js';
 import type { QueuedWork } from './queued-work.js';
 import type { WorkContext } from './work-item.js';
+import type { AttemptSpan } from '../telemetry/work-telemetry.js';
 
 /** Receives the progress reports of an attempt that still owns its item. */
 export interface ProgressSink {
@@ -20,11 +21,15 @@ export class Attempt implements WorkContext {
   /** Whether the signal aborted (or will, when first read), and when: for the warning about work that ignores it. */
   aborted = false;
   abortedAt = 0;
+  /** `performance.now()` at its start, for `stats().runMs`: -1 while nobody reads stats. */
+  startedAt = -1;
   timeoutTimer: NodeJS.Timeout | undefined = undefined;
   /** Links in the queue's list of active attempts. */
   prev: Attempt | undefined = undefined;
   next: Attempt | undefined = undefined;
   lateTimer: NodeJS.Timeout | undefined = undefined;
+  /** Its CONSUMER span while open, when the app has OpenTelemetry; cleared when ended, so it ends once. */
+  span: AttemptSpan | undefined = undefined;
 
   constructor(
     readonly work: QueuedWork<any>,

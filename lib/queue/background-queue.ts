@@ -1,27 +1,32 @@
 import type { Logger } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
-import { checkFunction, checkObject, checkSignal, checkString } from '../validation.js';
+import type { TimePercentiles } from '../threads/worker-threads.js';
+import { MAX_TIMER_DELAY, checkFunction, checkNumber, checkObject, checkSignal, checkString } from '../validation.js';
 import { Attempt } from './attempt.js';
 import { IntrusiveList } from '../intrusive-list.js';
 import { Deque } from './deque.js';
+import { DurationWindow } from './duration-window.js';
 import { PendingQueue } from './pending-queue.js';
 import { SignalLinks } from './signal-links.js';
 import { CancelledError, QueueClosedError, QueueFullError, TimeoutError } from './queue.errors.js';
 import type { ResolvedQueueOptions } from './queue.options.js';
 import { QueuedWork } from './queued-work.js';
-import { resolvePriority, resolveTimeout } from './resolve-queue-options.js';
+import { RateLimiter } from './rate-limiter.js';
+import { resolveConcurrency, resolvePriority, resolveTimeout } from './resolve-queue-options.js';
 import { resolveRetryPolicy, retryDelay, type ResolvedRetryPolicy } from './retry-policy.js';
 import type { WorkEvent } from './work-event.js';
 import type { EnqueueOptions, WorkFunction, WorkItem } from './work-item.js';
 import { describeError, describeReason, errorStack } from '../log-text.js';
+import type { AttemptOutcome, WorkTelemetry } from '../telemetry/work-telemetry.js';
 
-const ENQUEUE_KEYS = ['name', 'timeout', 'retry', 'signal', 'priority'] as const;
+const ENQUEUE_KEYS = ['name', 'timeout', 'retry', 'signal', 'priority', 'group', 'delay'] as const;
 /** The most items a source is asked for at once on a queue without a concurrency limit. */
 const MAX_REQUEST = 100;
 
 /**
  * A second feed of the queue's one dispatch engine besides `enqueue`: stored jobs. The queue tells it how many
- * slots are free that no queued item will take; it answers later (never inside the call) through `admit`, and
+ * slots are free that no queued item will take (no more than the rate limit lets start now, none while paused); it
+ * answers later (never inside the call) through `admit`, and
  * calls `wake` when it has work again.
  * @internal
  */
@@ -39,6 +44,9 @@ export interface WorkSource {
 /** How long a function may ignore its aborted signal before the queue names it in a warning. */
 export const IGNORED_SIGNAL_WARNING_MS = 1_000;
 
+/** The counts of `QueueStats`. @internal */
+export type QueueCounts = Omit<QueueStats, 'waitMs' | 'runMs'>;
+
 export interface QueueStats {
   pending: number;
   running: number;
@@ -49,6 +57,14 @@ export interface QueueStats {
   abandoned: number;
   concurrency: number;
   capacity: number;
+  /**
+   * Ms from when an attempt could start (enqueued, its delay or retry delay over; a job once due in its store) to
+   * its start, over the last 1024 samples. Sampling begins at the first `stats()` call, so a queue nobody watches
+   * pays nothing; every item is timed until 1024 samples are in, then one item in four.
+   */
+  waitMs: TimePercentiles;
+  /** Ms from an attempt's start to its function's return (whatever the outcome), over the last 1024 returns. */
+  runMs: TimePercentiles;
 }
 
 /** What a queue reports after its drain: the items that did not finish by the deadline. */
@@ -79,7 +95,29 @@ interface ValidEnqueueOptions {
   retry: ResolvedRetryPolicy | undefined;
   signal: AbortSignal | undefined;
   priority: number;
+  group: string | undefined;
+  delay: number;
 }
+
+/** One group's items: the one admitted (queued, running or waiting out a retry), then the others in enqueue order. */
+interface GroupLine {
+  admitted: QueuedWork<any>;
+  readonly waiting: Deque<QueuedWork<any>>;
+}
+
+/** Wait and run times, sampled once somebody has read `stats()`. */
+interface Timing {
+  readonly wait: DurationWindow;
+  readonly run: DurationWindow;
+  /** Items seen since sampling began: once the windows are full, one item in `SAMPLE_EVERY` is timed. */
+  seen: number;
+}
+
+/**
+ * A power of two. Reading the clock three times an item costs about as much as dispatching it: once the window
+ * holds 1024 samples, timing one item in four keeps the percentiles as good at a quarter of the cost.
+ */
+const SAMPLE_EVERY = 4;
 
 /**
  * QueueBackgroundWorkItem for NestJS: accepted work runs in FIFO order under a concurrency limit, with per-attempt
@@ -93,6 +131,16 @@ export class BackgroundQueue {
   private readonly active = new IntrusiveList<Attempt>();
   /** Items waiting out a retry delay. */
   private readonly retrying = new Set<QueuedWork<any>>();
+  /** Items waiting out their `delay` option, not yet in the pending order. */
+  private readonly delayed = new Set<QueuedWork<any>>();
+  /** Groups with an item admitted, by name; a group with nothing left is deleted. */
+  private readonly groups = new Map<string, GroupLine>();
+  private readonly limiter: RateLimiter | undefined;
+  /** The one timer that pumps again when the rate limit next allows a start. */
+  private limitTimer: NodeJS.Timeout | undefined = undefined;
+  private concurrency: number;
+  private paused = false;
+  private timing: Timing | undefined = undefined;
   private readonly waiters = new Deque<Waiter>();
   private readonly signalLinks = new SignalLinks<QueuedWork<any>>((item, reason) => this.cancelItem(item, reason));
   private idleWaiters: (() => void)[] = [];
@@ -104,6 +152,8 @@ export class BackgroundQueue {
   private cancelledCount = 0;
   private closed = false;
   private source: WorkSource | undefined = undefined;
+  /** OpenTelemetry, when the app has it: every use is behind one undefined check. */
+  private telemetry: WorkTelemetry | undefined = undefined;
   private sourceStopped = false;
   private pumping = false;
   private pumpScheduled = false;
@@ -113,6 +163,10 @@ export class BackgroundQueue {
     this.pumpScheduled = false;
     this.pump();
   };
+  private readonly limitTask = (): void => {
+    this.limitTimer = undefined;
+    this.pump();
+  };
 
   constructor(
     readonly name: string,
@@ -120,7 +174,17 @@ export class BackgroundQueue {
     private readonly logger: Logger,
   ) {
     this.events$ = this.events.asObservable();
-    this.defaults = Object.freeze({ name: undefined, timeout: options.timeout, retry: options.retry, signal: undefined, priority: options.priority });
+    this.defaults = Object.freeze({
+      name: undefined,
+      timeout: options.timeout,
+      retry: options.retry,
+      signal: undefined,
+      priority: options.priority,
+      group: undefined,
+      delay: 0,
+    });
+    this.concurrency = options.concurrency;
+    this.limiter = options.rateLimit === undefined ? undefined : new RateLimiter(options.rateLimit.max, options.rateLimit.per);
   }
 
   /**
@@ -172,6 +236,12 @@ export class BackgroundQueue {
   }
 
   stats(): QueueStats {
+    const timing = (this.timing ??= { wait: new DurationWindow(), run: new DurationWindow(), seen: 0 });
+    return { ...this.counts(), waitMs: timing.wait.percentiles(), runMs: timing.run.percentiles() };
+  }
+
+  /** `stats()` without the percentiles, and without starting to sample them: for the library's own readers. @internal */
+  counts(): QueueCounts {
     return {
       pending: this.pendingCount,
       running: this.runningCount,
@@ -179,9 +249,59 @@ export class BackgroundQueue {
       failed: this.failedCount,
       cancelled: this.cancelledCount,
       abandoned: this.abandonedCount(),
-      concurrency: this.options.concurrency,
+      concurrency: this.concurrency,
       capacity: this.options.capacity,
     };
+  }
+
+  /** Whether to time the item now becoming ready: every one until the windows are full, then one in `SAMPLE_EVERY`. */
+  private sampled(): boolean {
+    const timing = this.timing;
+    if (timing === undefined) return false;
+    return !timing.wait.full || (++timing.seen & (SAMPLE_EVERY - 1)) === 0;
+  }
+
+  /** @internal set once by the registry, before any work is accepted. */
+  useTelemetry(telemetry: WorkTelemetry): void {
+    this.telemetry = telemetry;
+  }
+
+  /** Whether items get a telemetry mark: a source sets one on the items it admits. @internal */
+  get traced(): boolean {
+    return this.telemetry !== undefined;
+  }
+
+  /** Whether `pause()` holds new starts. */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /**
+   * Starts nothing new until `resume()`: running items go on, `enqueue` still accepts (under `capacity`), and no
+   * stored job is claimed. At shutdown a paused queue drains all the same.
+   */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.logger.debug?.(`Queue "${this.name}" paused`);
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.logger.debug?.(`Queue "${this.name}" resumed`);
+    this.schedulePump();
+  }
+
+  /**
+   * Changes the concurrency limit at once: raised, more items start now; lowered, running items finish and
+   * nothing new starts until fewer than `concurrency` run.
+   * @throws RangeError unless an integer >= 1 or Infinity
+   */
+  setConcurrency(concurrency: number): void {
+    this.concurrency = resolveConcurrency(`${this.name}.setConcurrency(concurrency)`, concurrency);
+    this.logger.debug?.(`Queue "${this.name}" concurrency set to ${concurrency}`);
+    this.schedulePump();
   }
 
   /** @internal the jobs layer feeds stored jobs through this. */
@@ -198,6 +318,8 @@ export class BackgroundQueue {
   admit(items: readonly QueuedWork<any>[]): void {
     for (const item of items) {
       this.pendingCount++;
+      // A job's wait began when it became due in its store, not when it was claimed.
+      if (this.timing !== undefined && item.hooks !== undefined && this.sampled()) item.readyAt = performance.now() - Math.max(0, Date.now() - item.hooks.dueAt(item));
       this.queued.push(item);
     }
     if (this.closed && this.source?.durable) this.handBackQueued();
@@ -238,6 +360,10 @@ export class BackgroundQueue {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.paused) {
+      if (this.pendingCount > 0) this.logger.log(`Queue "${this.name}" is paused: it drains its ${this.pendingCount} pending items all the same`);
+      this.schedulePump();
+    }
     if (this.source?.durable) {
       this.stopSource();
       this.handBackQueued();
@@ -257,13 +383,17 @@ export class BackgroundQueue {
    */
   async drain(deadline: AbortSignal, grace: number): Promise<DrainReport> {
     const report: DrainReport = { queue: this.name, cancelledPending: [], cancelledRunning: [], abandoned: [], handedBack: [] };
+    if (this.delayed.size > 0) this.cancelDelayed();
     if (!deadline.aborted) await this.settledOr(deadline);
+    if (this.limitTimer !== undefined) clearTimeout(this.limitTimer);
+    this.limitTimer = undefined;
     // A source that survives the process needs no more of it; one that does not (memory) has drained till now.
     this.stopSource();
     if (this.isSettled()) return report;
 
     const reason = new CancelledError(`Cancelled at the shutdown deadline of queue "${this.name}"`);
     const notStarted = [...this.retrying, ...this.queued.drain().filter((item) => item.state === 'pending')];
+    for (const line of this.groups.values()) for (const item of line.waiting.drain()) if (item.state === 'pending') notStarted.push(item);
     for (const item of notStarted) {
       report.cancelledPending.push(item.label);
       this.cancelItem(item, reason, true);
@@ -303,6 +433,18 @@ export class BackgroundQueue {
     return report;
   }
 
+  /**
+   * A delay is a promise not to start before a time: shutdown does not run such items early, it cancels them as it
+   * begins, and names them.
+   */
+  private cancelDelayed(): void {
+    const reason = new CancelledError(`Cancelled at shutdown before its delay was over, on queue "${this.name}"`);
+    const items = [...this.delayed];
+    for (const item of items) this.cancelItem(item, reason, true);
+    const labels = items.map((item) => item.label).join(', ');
+    this.logger.warn(`Queue "${this.name}": ${items.length} delayed item${items.length === 1 ? '' : 's'} not yet due cancelled at shutdown: ${labels}`);
+  }
+
   /** Durable items claimed but not started when the queue closes go back to their store at once. */
   private handBackQueued(): void {
     const keep: QueuedWork<any>[] = [];
@@ -325,6 +467,7 @@ export class BackgroundQueue {
   }
 
   private handBack(item: QueuedWork<any>): void {
+    this.endSpan(item.current, 'handed back');
     item.handedBack = true;
     item.settle('cancelled', new CancelledError(`Work item ${item.label} was handed back to its store at shutdown`));
     item.hooks!.handBack(item);
@@ -344,14 +487,16 @@ export class BackgroundQueue {
         : new CancelledError(`Work item ${item.label} was cancelled${reason === undefined ? '' : `: ${describeReason(reason)}`}`, { cause: reason });
     if (item.state === 'pending') {
       this.pendingCount--;
-      if (item.retryTimer !== undefined) {
-        clearTimeout(item.retryTimer);
-        item.retryTimer = undefined;
+      if (item.timer !== undefined) {
+        clearTimeout(item.timer);
+        item.timer = undefined;
         this.retrying.delete(item);
+        this.delayed.delete(item);
       }
       // A cancelled item still on the deque is skipped when it reaches the head: O(1) instead of a search.
     } else if (item.state === 'running') {
       this.runningCount--;
+      this.endSpan(item.current!, 'cancelled', error);
       this.abandon(item.current!, error);
     } else {
       return false;
@@ -359,6 +504,7 @@ export class BackgroundQueue {
     this.cancelledCount++;
     item.settle('cancelled', error);
     item.hooks?.ended(item, 'cancelled', error);
+    if (item.group !== undefined) this.releaseGroup(item);
     if (!atDeadline) this.logger.log(`Work item ${item.label} on queue "${this.name}" was cancelled: ${describeError(error)}`);
     this.emit(item, 'cancelled', error);
     this.admitWaiters();
@@ -393,11 +539,15 @@ export class BackgroundQueue {
       retry: o.retry === undefined ? this.options.retry : resolveRetryPolicy(`${path}.retry`, o.retry),
       signal: o.signal === undefined ? undefined : checkSignal(`${path}.signal`, o.signal),
       priority: resolvePriority(`${path}.priority`, o.priority, this.options.priority),
+      group: o.group === undefined ? undefined : checkString(`${path}.group`, o.group),
+      delay: o.delay === undefined ? 0 : checkNumber(`${path}.delay`, o.delay, { min: 0, max: MAX_TIMER_DELAY }),
     };
   }
 
   private accept<T>(fn: WorkFunction<T>, options: ValidEnqueueOptions): WorkItem<T> {
     const item = new QueuedWork<T>(this, fn, options.name, options.timeout, options.retry, options.priority);
+    item.group = options.group;
+    if (this.telemetry !== undefined) item.sent = { trace: this.telemetry.sent(this.name, item.id, item.name), readyAt: Date.now() };
     this.pendingCount++;
     this.emit(item, 'enqueued');
     const signal = options.signal;
@@ -409,9 +559,46 @@ export class BackgroundQueue {
       item.signal = signal;
       this.signalLinks.add(signal, item);
     }
+    if (options.delay > 0) {
+      this.delayed.add(item);
+      item.timer = setTimeout(() => {
+        item.timer = undefined;
+        this.delayed.delete(item);
+        this.ready(item);
+      }, options.delay);
+    } else this.ready(item);
+    return item;
+  }
+
+  /** The item may start from now on: into the pending order, or behind the items of its group. */
+  private ready(item: QueuedWork<any>): void {
+    if (this.timing !== undefined && this.sampled()) item.readyAt = performance.now();
+    if (item.sent !== undefined) item.sent.readyAt = Date.now();
+    if (item.group !== undefined) {
+      const line = this.groups.get(item.group);
+      if (line !== undefined) {
+        line.waiting.push(item);
+        return;
+      }
+      this.groups.set(item.group, { admitted: item, waiting: new Deque() });
+    }
     this.queued.push(item);
     this.schedulePump();
-    return item;
+  }
+
+  /** The admitted item of a group has ended: the next live one of the group joins the pending order. */
+  private releaseGroup(item: QueuedWork<any>): void {
+    const line = this.groups.get(item.group!);
+    // An item that had not reached the front of its group (or waited out its delay) holds nothing.
+    if (line === undefined || line.admitted !== item) return;
+    for (let next = line.waiting.shift(); next !== undefined; next = line.waiting.shift()) {
+      if (next.state !== 'pending') continue; // cancelled while it waited: skipped here rather than searched for
+      line.admitted = next;
+      this.queued.push(next);
+      this.schedulePump();
+      return;
+    }
+    this.groups.delete(item.group!);
   }
 
   private schedulePump(): void {
@@ -421,23 +608,45 @@ export class BackgroundQueue {
     }
   }
 
-  /** Starts queued items while slots are free. Re-entrant calls (a function that returns synchronously) fold into the running loop. */
+  /**
+   * Starts queued items while slots (and the rate limit) allow. Re-entrant calls (a function that returns
+   * synchronously) fold into the running loop. Paused, it starts nothing until the queue closes: then it drains.
+   */
   private pump(): void {
-    if (this.pumping) return;
+    if (this.pumping || (this.paused && !this.closed)) return;
     this.pumping = true;
     try {
-      while (this.active.size < this.options.concurrency && this.queued.length > 0) {
+      const limiter = this.limiter;
+      while (this.active.size < this.concurrency && this.queued.length > 0) {
         const item = this.queued.shift()!;
-        if (item.state === 'pending') this.start(item);
+        if (item.state !== 'pending') continue;
+        if (limiter !== undefined && !limiter.tryTake(performance.now())) {
+          this.queued.unshift(item); // the head of its priority, where it was
+          break;
+        }
+        this.start(item);
       }
+      const sourceOpen = this.source !== undefined && !this.sourceStopped;
       // Slots that no queued item will take: offer them to the source (stored jobs), counting what it owes.
-      if (this.source !== undefined && !this.sourceStopped) {
-        const free = this.options.concurrency - this.active.size - this.queued.length;
-        if (free > 0) this.source.request(Math.min(free, MAX_REQUEST));
+      if (sourceOpen || limiter !== undefined) {
+        const slots = this.concurrency - this.active.size;
+        let free = slots - this.queued.length;
+        if (limiter !== undefined && slots > 0) {
+          const allowed = limiter.available(performance.now());
+          if (allowed === 0 && (sourceOpen || this.queued.length > 0)) this.armLimitTimer(limiter);
+          // Claimed jobs would only wait in memory for the limit: ask for no more than it allows now.
+          free = Math.min(free, allowed - this.queued.length);
+        }
+        if (sourceOpen && free > 0) this.source!.request(Math.min(free, MAX_REQUEST));
       }
     } finally {
       this.pumping = false;
     }
+  }
+
+  private armLimitTimer(limiter: RateLimiter): void {
+    if (this.limitTimer !== undefined) return; // set for the earliest moment already: the next start moves it later
+    this.limitTimer = setTimeout(this.limitTask, limiter.wait(performance.now()));
   }
 
   private start(item: QueuedWork<any>): void {
@@ -446,6 +655,11 @@ export class BackgroundQueue {
     item.state = 'running';
     item.attempt++;
     const attempt = new Attempt(item, item.attempt, this);
+    if (item.readyAt >= 0) {
+      // A sampled item (see `sampled`): its wait now, its run when its function returns.
+      attempt.startedAt = performance.now();
+      this.timing!.wait.add(attempt.startedAt - item.readyAt);
+    }
     item.current = attempt;
     this.active.add(attempt);
     if (item.timeout !== undefined) {
@@ -456,7 +670,8 @@ export class BackgroundQueue {
     if (this.waiters.length > 0) this.admitWaiters();
     let returned: unknown;
     try {
-      returned = item.fn!(attempt);
+      if (this.telemetry === undefined) returned = item.fn!(attempt);
+      else returned = this.startTraced(attempt);
     } catch (error) {
       this.finish(attempt, false, error);
       return;
@@ -474,6 +689,7 @@ export class BackgroundQueue {
   /** The function of `attempt` has returned or thrown. */
   private finish(attempt: Attempt, ok: boolean, outcome: unknown): void {
     this.active.delete(attempt);
+    if (attempt.startedAt >= 0) this.timing!.run.add(performance.now() - attempt.startedAt);
     if (attempt.timeoutTimer !== undefined) clearTimeout(attempt.timeoutTimer);
     if (attempt.lateTimer !== undefined) clearTimeout(attempt.lateTimer);
     if (attempt.abandoned) {
@@ -486,10 +702,12 @@ export class BackgroundQueue {
       const item = attempt.work;
       this.runningCount--;
       if (ok) {
+        if (attempt.span !== undefined) this.endSpan(attempt, 'succeeded');
         this.succeededCount++;
         item.settle('succeeded', outcome);
         this.emit(item, 'succeeded');
         item.hooks?.ended(item, 'succeeded', outcome);
+        if (item.group !== undefined) this.releaseGroup(item);
       } else if (item.interrupted) {
         this.handBack(item); // it gave up at the shutdown deadline: not its fault, not charged
       } else {
@@ -506,6 +724,7 @@ export class BackgroundQueue {
     const item = attempt.work;
     const error = new TimeoutError(item.timeout!);
     this.runningCount--;
+    this.endSpan(attempt, 'timed out', error);
     this.abandon(attempt, error);
     this.failAttempt(item, error);
     this.checkIdle();
@@ -531,7 +750,9 @@ export class BackgroundQueue {
   /** An attempt failed (threw, rejected or timed out): retry per policy or fail the item. */
   private failAttempt(item: QueuedWork<any>, error: unknown): void {
     const policy = item.retry;
-    if (policy !== undefined && item.attempt < policy.attempts) {
+    const again = policy !== undefined && item.attempt < policy.attempts;
+    if (item.current?.span !== undefined) this.endSpan(item.current, again ? 'retrying' : 'failed', error);
+    if (again) {
       const delay = retryDelay(policy, item.attempt);
       this.logger.warn(
         `Work item ${item.label} on queue "${this.name}" failed on attempt ${item.attempt} of ${policy.attempts}, retrying in ${delay} ms: ${describeError(error)}`,
@@ -549,9 +770,11 @@ export class BackgroundQueue {
       item.current = undefined;
       this.pendingCount++;
       this.retrying.add(item);
-      item.retryTimer = setTimeout(() => {
-        item.retryTimer = undefined;
+      item.timer = setTimeout(() => {
+        item.timer = undefined;
+        if (item.sent !== undefined) item.sent.readyAt = Date.now();
         this.retrying.delete(item);
+        if (item.readyAt >= 0) item.readyAt = performance.now(); // a sampled item stays sampled
         this.queued.unshift(item);
         this.pump();
       }, delay);
@@ -563,6 +786,25 @@ export class BackgroundQueue {
     item.settle('failed', error);
     this.emit(item, 'failed', error);
     item.hooks?.ended(item, 'failed', error);
+    if (item.group !== undefined) this.releaseGroup(item);
+  }
+
+  /** An attempt's function, inside its CONSUMER span's context so that the spans it makes are its children. */
+  private startTraced(attempt: Attempt): unknown {
+    const item = attempt.work;
+    const telemetry = this.telemetry!;
+    const sent = item.sent;
+    const span = telemetry.started(this.name, item.id, item.name, attempt.attempt, sent?.trace, sent === undefined ? undefined : Date.now() - sent.readyAt);
+    if (span === undefined) return item.fn!(attempt);
+    attempt.span = span;
+    return telemetry.within(span, () => item.fn!(attempt));
+  }
+
+  private endSpan(attempt: Attempt | undefined, outcome: AttemptOutcome, error?: unknown): void {
+    const span = attempt?.span;
+    if (span === undefined) return;
+    attempt!.span = undefined;
+    this.telemetry!.ended(span, outcome, error);
   }
 
   private admitWaiters(): void {

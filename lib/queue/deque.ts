@@ -42,6 +42,11 @@ export class Deque<T> {
     return value;
   }
 
+  /** The head, left in place. */
+  peek(): T | undefined {
+    return this.size === 0 ? undefined : this.buffer[this.head];
+  }
+
   /** Removes and returns every item, head first. */
   drain(): T[] {
     const items: T[] = [];

@@ -1,3 +1,4 @@
+import type { RateLimit } from './rate-limiter.js';
 import type { ResolvedRetryPolicy } from './retry-policy.js';
 
 /** How a failed work item is tried again. */
@@ -25,6 +26,8 @@ export interface QueueOptions {
   retry?: RetryPolicy | number;
   /** Default priority of the queue's items and jobs: higher starts first. Default 0. */
   priority?: number;
+  /** At most `max` starts (retries included) in any `per` ms, items and jobs alike. Default: no limit. */
+  rateLimit?: RateLimit;
 }
 
 /** Queue options after validation, with every default filled in. */
@@ -34,4 +37,5 @@ export interface ResolvedQueueOptions {
   timeout: number | undefined;
   retry: ResolvedRetryPolicy | undefined;
   priority: number;
+  rateLimit: RateLimit | undefined;
 }

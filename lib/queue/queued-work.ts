@@ -2,6 +2,16 @@ import type { ResolvedRetryPolicy } from './retry-policy.js';
 import type { Attempt } from './attempt.js';
 import type { WorkFunction, WorkItem, WorkState } from './work-item.js';
 
+/**
+ * What telemetry needs of an item between its enqueue and its attempts: the producer's context (a context object
+ * for a closure, a job's stored trace text) and when it became ready to start (epoch ms), for the wait histogram.
+ * Set only when the app has OpenTelemetry.
+ */
+export interface SentMark {
+  trace: unknown;
+  readyAt: number;
+}
+
 let lastId = 0;
 const ignore = (): void => {};
 
@@ -19,6 +29,8 @@ export interface WorkHooks {
   ended(item: QueuedWork<any>, state: 'succeeded' | 'failed' | 'cancelled', outcome: unknown): void;
   /** Cut off by shutdown (or never started before it): back to the source, the attempt not charged. */
   handBack(item: QueuedWork<any>): void;
+  /** When the item became due (`Date.now()` time), for `stats().waitMs`: its wait began before it was claimed. */
+  dueAt(item: QueuedWork<any>): number;
 }
 
 /** The queue side of a `WorkItem`: the parts of it that only the owning queue changes. */
@@ -39,8 +51,12 @@ export class QueuedWork<T> implements WorkItem<T> {
   progress: number | undefined = undefined;
   /** The attempt that owns the item now, while it is running. */
   current: Attempt | undefined = undefined;
-  /** Set while the item waits out a retry delay. */
-  retryTimer: NodeJS.Timeout | undefined = undefined;
+  /** Set while the item waits out a delay: its `delay` option's, or a retry's. */
+  timer: NodeJS.Timeout | undefined = undefined;
+  /** Its `group` option: it starts only after the items of its group enqueued before it have ended. */
+  group: string | undefined = undefined;
+  /** When it could start (enqueued, or its delay over), for `stats().waitMs`: -1 while nobody reads stats. */
+  readyAt = -1;
   /** The caller's signal, linked until the item ends. */
   signal: AbortSignal | undefined = undefined;
   private outcome: unknown = undefined;
@@ -54,6 +70,8 @@ export class QueuedWork<T> implements WorkItem<T> {
   interrupted = false;
   /** Ended by going back to its source unfinished (shown as cancelled to anything holding the item). */
   handedBack = false;
+  /** Telemetry's mark, when the app has OpenTelemetry. */
+  sent: SentMark | undefined = undefined;
 
   constructor(
     private readonly owner: WorkOwner,

@@ -28,6 +28,13 @@ export interface EnqueueOptions {
   signal?: AbortSignal;
   /** Higher starts first; FIFO within one priority. Default: the queue's `priority` (0). */
   priority?: number;
+  /**
+   * Items of one group run one at a time, in the order enqueued, while other groups go on (per-user or per-tenant
+   * ordering). An item holds its group until it ends, retries included.
+   */
+  group?: string;
+  /** Ms before the item may start; it is `pending` (and counts against `capacity`) until then. Default 0. */
+  delay?: number;
 }
 
 /** The handle `enqueue` returns. */

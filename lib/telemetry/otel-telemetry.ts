@@ -41,7 +41,7 @@ export class OtelTelemetry implements WorkTelemetry {
     this.depth = meter.createObservableGauge('nestjs_background_work.queue.depth', { description: 'Work items and jobs pending or running in a queue', unit: '{message}' });
     this.depth.addCallback((result) => {
       for (const queue of this.queues) {
-        const { pending, running } = queue.stats();
+        const { pending, running } = queue.counts();
         result.observe(pending, { 'messaging.destination.name': queue.name, 'nestjs_background_work.state': 'pending' });
         result.observe(running, { 'messaging.destination.name': queue.name, 'nestjs_background_work.state': 'running' });
       }

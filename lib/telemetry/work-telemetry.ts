@@ -37,5 +37,5 @@ export interface AttemptSpan {
 
 export interface ObservedQueue {
   readonly name: string;
-  stats(): { pending: number; running: number };
+  counts(): { pending: number; running: number };
 }

@@ -277,7 +277,7 @@ describe.each(PLATFORMS)('the dashboard on %s', (platform) => {
       const job = await failedJob(jobs, 'SMTP 550: mailbox unavailable', `${'x'.repeat(100_000)}@example.com`);
       const detail = await json(await fetch(`${url}/api/jobs/${job.id}`));
       expect(Object.keys(detail).toSorted()).toEqual(
-        ['attempts', 'createdAt', 'errors', 'finishedAt', 'id', 'key', 'maxAttempts', 'name', 'payload', 'priority', 'progress', 'queue', 'result', 'runAt', 'stalls', 'startedAt', 'state', 'timeline'].toSorted(),
+        ['attempts', 'createdAt', 'errors', 'finishedAt', 'group', 'id', 'key', 'maxAttempts', 'name', 'payload', 'priority', 'progress', 'queue', 'result', 'runAt', 'stalls', 'startedAt', 'state', 'timeline'].toSorted(),
       );
       expect(detail).toMatchObject({ id: job.id, name: 'send-email', queue: 'email', state: 'failed', attempts: 1, maxAttempts: 1 });
       expect(detail.payload.truncated).toBe(true);

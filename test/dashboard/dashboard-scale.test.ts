@@ -45,6 +45,7 @@ async function fill(store: JobStore, now = Date.now()): Promise<void> {
         queue,
         payload: JSON.stringify({ to: `user${n}@example.com`, template: 'welcome', locale: 'en-GB', data: { account: n, plan: 'pro', tags: ['a', 'b', 'c'] } }),
         key: n % 10 === 0 ? `account-${n}` : null,
+        group: null,
         priority: 0,
         maxAttempts: 3,
         // The last 5% run an hour from now: scheduled.

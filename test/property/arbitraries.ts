@@ -33,6 +33,8 @@ export interface ItemSpec {
   abortReason: 'none' | 'text' | 'error';
   /** Read `result` at once, or only after the item has ended (the promise is then made already settled). */
   readResult: 'early' | 'late';
+  /** The `group` option: items of one group run one at a time, in enqueue order. */
+  group: string | undefined;
 }
 
 export type CancelReason = 'none' | 'text' | 'error' | 'cancelled';
@@ -45,7 +47,10 @@ export type Command =
   | { type: 'advance'; ms: number }
   | { type: 'close' }
   /** Closes (if not yet closed) and drains with a deadline this many ms away, as the host does at shutdown. */
-  | { type: 'drain'; deadline: number };
+  | { type: 'drain'; deadline: number }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'setConcurrency'; concurrency: number };
 
 export interface QueueConfig {
   concurrency: number;
@@ -109,6 +114,11 @@ export interface Profile {
   /** Weight (out of 10) of items with a caller signal, and of those sharing the previous item's signal. */
   signal: number;
   shareSignal: number;
+  /** Weight (out of 10) of items in one of two groups. */
+  group: number;
+  pause: number;
+  resume: number;
+  setConcurrency: number;
 }
 
 export const MIXED: Profile = {
@@ -120,6 +130,10 @@ export const MIXED: Profile = {
   advance: 6,
   signal: 2,
   shareSignal: 5,
+  group: 3,
+  pause: 1,
+  resume: 2,
+  setConcurrency: 1,
 };
 
 export const BACKPRESSURE: Profile = {
@@ -131,6 +145,10 @@ export const BACKPRESSURE: Profile = {
   advance: 4,
   signal: 6,
   shareSignal: 7,
+  group: 2,
+  pause: 1,
+  resume: 2,
+  setConcurrency: 1,
 };
 
 export function itemArb(profile: Profile): fc.Arbitrary<ItemSpec> {
@@ -144,6 +162,7 @@ export function itemArb(profile: Profile): fc.Arbitrary<ItemSpec> {
     shareSignal: fc.oneof({ weight: 10 - profile.shareSignal, arbitrary: fc.constant(false) }, { weight: profile.shareSignal, arbitrary: fc.constant(true) }),
     abortReason: fc.constantFrom('none' as const, 'text' as const, 'error' as const),
     readResult: fc.constantFrom('early' as const, 'late' as const),
+    group: optional(fc.constantFrom('g1', 'g2'), profile.group),
   });
 }
 
@@ -164,6 +183,15 @@ function stepArb(profile: Profile): fc.Arbitrary<Command> {
     { weight: profile.enqueueAsync, arbitrary: item.map((spec) => ({ type: 'enqueueAsync' as const, item: spec })) },
     { weight: profile.cancel, arbitrary: fc.record({ type: fc.constant('cancel' as const), pick: fc.nat(), reason: fc.constantFrom<CancelReason>('none', 'text', 'error', 'cancelled') }) },
     { weight: profile.advance, arbitrary: fc.record({ type: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 80 }) }) },
+    { weight: profile.pause, arbitrary: fc.constant({ type: 'pause' as const }) },
+    { weight: profile.resume, arbitrary: fc.constant({ type: 'resume' as const }) },
+    {
+      weight: profile.setConcurrency,
+      arbitrary: fc.record({
+        type: fc.constant('setConcurrency' as const),
+        concurrency: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 1, max: 4 }) }, { weight: 1, arbitrary: fc.constant(Infinity) }),
+      }),
+    },
   );
 }
 

@@ -143,6 +143,18 @@ export class Harness {
         return this.close();
       case 'drain':
         return this.drain(command.deadline);
+      case 'pause':
+        this.queue.pause();
+        this.model.paused = true;
+        return;
+      case 'resume':
+        this.queue.resume();
+        this.model.paused = false;
+        return;
+      case 'setConcurrency':
+        this.queue.setConcurrency(command.concurrency);
+        this.model.setConcurrency(command.concurrency);
+        return;
     }
   }
 
@@ -168,6 +180,12 @@ export class Harness {
 
   /** Lets time run out: advances until every item has ended and every function has returned. */
   async finish(): Promise<void> {
+    // A program may end paused: resume, or the queue would rightly stall.
+    if (this.model.paused) {
+      this.queue.resume();
+      this.model.paused = false;
+      await flush(); // the items it lets start set their timers
+    }
     // Not vi.advanceTimersToNextTimerAsync(): it runs the other timers due the same millisecond synchronously, with
     // no microtask turn between them, which neither Node nor advanceTimersByTimeAsync() does.
     await this.advance(async () => {
@@ -298,7 +316,7 @@ export class Harness {
     const retry = resolvePolicy(spec.retry === undefined ? this.config.retry : spec.retry);
     // Every timeout must be seen by the model: an item with one listens to its signal.
     const signalUse = timeout !== undefined && (spec.signal === 'none' || spec.signal === 'late') ? 'ignore' : spec.signal;
-    const model = new ModelItem(this.tracked.length, spec.name, timeout, retry, signalUse === 'honour' || signalUse === 'ignore');
+    const model = new ModelItem(this.tracked.length, spec.name, timeout, retry, signalUse === 'honour' || signalUse === 'ignore', spec.group);
     let controller: AbortController | undefined;
     if (spec.abortAfter !== undefined) {
       controller = spec.shareSignal ? this.tracked.findLast((t) => t.controller !== undefined)?.controller : undefined;
@@ -315,6 +333,7 @@ export class Harness {
     if (t.spec.timeout !== undefined) options.timeout = t.spec.timeout;
     if (t.spec.retry !== undefined) options.retry = t.spec.retry;
     if (t.controller !== undefined) options.signal = t.controller.signal;
+    if (t.spec.group !== undefined) options.group = t.spec.group;
     return Object.keys(options).length === 0 ? undefined : options;
   }
 
@@ -456,7 +475,7 @@ export class Harness {
     }
     const total = stats.pending + stats.running + stats.succeeded + stats.failed + stats.cancelled;
     check(total === m.items.length, () => `stats() add up to ${total} for ${m.items.length} accepted items`);
-    check(stats.running <= stats.concurrency, () => `stats().running ${stats.running} exceeds concurrency ${stats.concurrency}`);
+    check(stats.running <= m.highestConcurrency, () => `stats().running ${stats.running} exceeds the highest concurrency set, ${m.highestConcurrency}`);
   }
 
   private checkItem(t: Tracked): void {

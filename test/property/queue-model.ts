@@ -82,6 +82,7 @@ export class ModelItem {
     readonly retry: Policy | undefined,
     /** Its function listens to its signal from the start, so every abort must reach it. */
     readonly listens: boolean,
+    readonly group: string | undefined = undefined,
   ) {}
 
   /** How the queue names it in logs and drain reports. */
@@ -112,6 +113,15 @@ export class QueueModel {
   private readonly ready: ModelItem[] = [];
   /** Failed items waiting out their retry delay. */
   private readonly retrying: ModelItem[] = [];
+  /**
+   * Per group: the item admitted to the queue (pending in `ready` or retrying, or running) and those behind it, in
+   * enqueue order. Only the admitted one is in `ready`; the next joins the back of it when the admitted one ends.
+   */
+  private readonly groups = new Map<string, { admitted: ModelItem; line: ModelItem[] }>();
+  /** pause() holds new starts until resume(), unless the queue has closed (it drains all the same). */
+  paused = false;
+  /** The highest concurrency set so far: after setConcurrency() lowers it, more may still be running. */
+  highestConcurrency: number;
   /** Functions that have been called and have not returned yet, as they count themselves. */
   functionsRunning = 0;
   closed = false;
@@ -124,9 +134,21 @@ export class QueueModel {
   private retrySeq = 0;
 
   constructor(
-    readonly concurrency: number,
+    public concurrency: number,
     readonly capacity: number,
-  ) {}
+  ) {
+    this.highestConcurrency = concurrency;
+  }
+
+  setConcurrency(concurrency: number): void {
+    this.concurrency = concurrency;
+    this.highestConcurrency = Math.max(this.highestConcurrency, concurrency);
+  }
+
+  /** Whether pause() holds starts now. */
+  get holding(): boolean {
+    return this.paused && !this.closed;
+  }
 
   count(state: State): number {
     return this.items.filter((item) => item.state === state).length;
@@ -162,7 +184,29 @@ export class QueueModel {
 
   accept(item: ModelItem): void {
     this.items.push(item);
+    if (item.group !== undefined) {
+      const group = this.groups.get(item.group);
+      if (group !== undefined) {
+        group.line.push(item);
+        return;
+      }
+      this.groups.set(item.group, { admitted: item, line: [] });
+    }
     this.ready.push(item);
+  }
+
+  /** An item has ended: if it was its group's admitted item, the next live one of the group joins the queue. */
+  private release(item: ModelItem): void {
+    if (item.group === undefined) return;
+    const group = this.groups.get(item.group);
+    if (group === undefined || group.admitted !== item) return;
+    const next = group.line.shift();
+    if (next === undefined) {
+      this.groups.delete(item.group);
+      return;
+    }
+    group.admitted = next;
+    this.ready.push(next);
   }
 
   wait(waiter: ModelWaiter): void {
@@ -177,6 +221,7 @@ export class QueueModel {
     check(item.state === 'pending', () => `${item} started while ${item.state}`);
     check(attempt === item.runs.length + 1, () => `${item} started attempt ${attempt}, expected ${item.runs.length + 1}`);
     check(this.functionsRunning < this.concurrency, () => `concurrency exceeded: ${item} started while ${this.functionsRunning} functions were running (concurrency ${this.concurrency})`);
+    check(!this.holding, () => `${item} started while the queue is paused`);
     this.promoteRetries(now, allTimersDue, item);
     check(this.ready[0] === item, () => `FIFO order: ${item} started, but ${this.ready[0] ?? 'nothing'} is at the head of the queue (queue: ${this.ready.join(', ')})`);
     this.ready.shift();
@@ -201,6 +246,7 @@ export class QueueModel {
     if (ok) {
       item.state = 'succeeded';
       item.expected = { kind: 'value', value: outcome };
+      this.release(item);
     } else {
       this.failAttempt(item, outcome);
     }
@@ -256,6 +302,7 @@ export class QueueModel {
     if (item.state === 'pending') {
       this.remove(this.ready, item);
       this.remove(this.retrying, item);
+      if (item.group !== undefined) this.remove(this.groups.get(item.group)?.line ?? [], item);
       item.waitingRetry = false;
     } else if (item.state === 'running') {
       item.runs.at(-1)!.abandoned = true;
@@ -264,6 +311,7 @@ export class QueueModel {
     }
     item.state = 'cancelled';
     item.expected = { kind: 'cancelled', reason, atDeadline };
+    this.release(item);
     this.admitWaiters();
     return true;
   }
@@ -296,7 +344,7 @@ export class QueueModel {
    */
   checkQuiescent(now: number): void {
     this.promoteRetries(now, true);
-    check(this.ready.length === 0 || this.functionsRunning >= this.concurrency, () => `${this.ready[0]} waits although only ${this.functionsRunning} of ${this.concurrency} slots are taken`);
+    check(this.ready.length === 0 || this.functionsRunning >= this.concurrency || this.holding, () => `${this.ready[0]} waits although only ${this.functionsRunning} of ${this.concurrency} slots are taken`);
     for (const item of this.items) {
       if (item.state === 'running' && item.timeout !== undefined) {
         const start = item.runs.at(-1)!.start;
@@ -318,6 +366,7 @@ export class QueueModel {
     } else {
       item.state = 'failed';
       item.expected = { kind: 'error', error };
+      this.release(item);
     }
   }
 

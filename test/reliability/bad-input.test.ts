@@ -32,6 +32,9 @@ import { createApp, gate, sleep, startApp, type TestApp } from '../support/creat
  * names what was wrong. docs/errors.md lists the same catalogue; the last test checks that the two agree.
  */
 
+/** The calls every job store answers (a store made of these passes the module's check up to what a case leaves out). */
+const STORE_CALLS = ['open', 'close', 'insert', 'claim', 'settle', 'renew', 'recover', 'get', 'list', 'cancel', 'retry', 'counts', 'countsByQueue', 'nextRunAt', 'oldestPending', 'sweep'];
+
 /** Where the error surfaces. */
 type Raised = 'call' | 'promise' | 'creation' | 'bootstrap';
 
@@ -167,6 +170,7 @@ const catalogue: BadInput[] = [
   { input: '`onServiceError: true`', raised: 'call', error: TypeError, message: `${M}.onServiceError must be 'stop-app' or 'log', got true`, call: () => root({ onServiceError: true }) },
   { input: '`startupTimeout: 0`', raised: 'call', error: RangeError, message: `${M}.startupTimeout must be an integer from 1 to 2147483647 or Infinity, got 0`, call: () => root({ startupTimeout: 0 }) },
   { input: "`startupTimeout: '5s'`", raised: 'call', error: TypeError, message: `${M}.startupTimeout must be a number, got "5s"`, call: () => root({ startupTimeout: '5s' }) },
+  { input: "`telemetry: 'on'`", raised: 'call', error: TypeError, message: `${M}.telemetry must be a boolean, got "on"`, call: () => root({ telemetry: 'on' }) },
   { input: '`queues: []`', raised: 'call', error: TypeError, message: `${M}.queues must be an object, got an array`, call: () => root({ queues: [] }) },
   { input: '`queues: { default: {} }`', raised: 'call', error: RangeError, message: `${M}.queues must not name a queue "default"`, call: () => root({ queues: { default: {} } }) },
   { input: "`queues: { '': {} }`", raised: 'call', error: TypeError, message: `${M}.queues key must be a non-empty string, got ""`, call: () => root({ queues: { '': {} } }) },
@@ -207,6 +211,32 @@ const catalogue: BadInput[] = [
     error: RangeError,
     message: `${R}.maxDelay (10) must not be less than ${R}.delay (5000)`,
     call: () => retry({ attempts: 3, delay: 5000, maxDelay: 10 }),
+  },
+  { input: '`rateLimit: 10`', raised: 'call', error: TypeError, message: `${Q}.rateLimit must be an object, got 10`, call: () => queueOptions({ rateLimit: 10 }) },
+  { input: '`rateLimit: { max: 0, per: 1000 }`', raised: 'call', error: RangeError, message: `${Q}.rateLimit.max must be an integer >= 1, got 0`, call: () => queueOptions({ rateLimit: { max: 0, per: 1000 } }) },
+  { input: '`rateLimit: { max: 2.5, per: 1000 }`', raised: 'call', error: RangeError, message: `${Q}.rateLimit.max must be an integer >= 1, got 2.5`, call: () => queueOptions({ rateLimit: { max: 2.5, per: 1000 } }) },
+  { input: '`rateLimit: { max: 10, per: 0 }`', raised: 'call', error: RangeError, message: `${Q}.rateLimit.per must be an integer from 1 to 2147483647, got 0`, call: () => queueOptions({ rateLimit: { max: 10, per: 0 } }) },
+  { input: '`rateLimit: { max: 10 }` (no `per`)', raised: 'call', error: TypeError, message: `${Q}.rateLimit.per must be a number, got undefined`, call: () => queueOptions({ rateLimit: { max: 10 } }) },
+  {
+    input: "`rateLimit: { max: 10, per: '1s' }`",
+    raised: 'call',
+    error: TypeError,
+    message: `${Q}.rateLimit.per must be a number, got "1s"`,
+    call: () => queueOptions({ rateLimit: { max: 10, per: '1s' } }),
+  },
+  {
+    input: '`rateLimit: { max: 10, duration: 1000 }` (BullMQ\'s name)',
+    raised: 'call',
+    error: TypeError,
+    message: `${Q}.rateLimit has an unknown option "duration"; known options are max, per`,
+    call: () => queueOptions({ rateLimit: { max: 10, duration: 1000 } }),
+  },
+  {
+    input: '`queues: { email: { rateLimit: { max: -1, per: 1000 } } }`',
+    raised: 'call',
+    error: RangeError,
+    message: `${M}.queues.email.rateLimit.max must be an integer >= 1, got -1`,
+    call: () => root({ queues: { email: { rateLimit: { max: -1, per: 1000 } } } }),
   },
 
   // ---- RetryPolicy ---------------------------------------------------------------------------------------------
@@ -420,6 +450,12 @@ const catalogue: BadInput[] = [
     message: `${E}.signal must be an AbortSignal, got an instance of AbortController`,
     call: (env) => env.queue.enqueue(work, { signal: new AbortController() as never }),
   },
+  { input: "`enqueue(fn, { group: '' })`", raised: 'call', error: TypeError, message: `${E}.group must be a non-empty string, got ""`, call: (env) => env.queue.enqueue(work, { group: '' }) },
+  { input: '`enqueue(fn, { group: 42 })`', raised: 'call', error: TypeError, message: `${E}.group must be a non-empty string, got 42`, call: (env) => env.queue.enqueue(work, { group: 42 as never }) },
+  { input: '`enqueue(fn, { delay: -1 })`', raised: 'call', error: RangeError, message: `${E}.delay must be ${RANGE_MS}, got -1`, call: (env) => env.queue.enqueue(work, { delay: -1 }) },
+  { input: '`enqueue(fn, { delay: 1.5 })`', raised: 'call', error: RangeError, message: `${E}.delay must be ${RANGE_MS}, got 1.5`, call: (env) => env.queue.enqueue(work, { delay: 1.5 }) },
+  { input: '`enqueue(fn, { delay: Infinity })`', raised: 'call', error: RangeError, message: `${E}.delay must be ${RANGE_MS}, got Infinity`, call: (env) => env.queue.enqueue(work, { delay: Infinity }) },
+  { input: "`enqueue(fn, { delay: '5s' })`", raised: 'call', error: TypeError, message: `${E}.delay must be a number, got "5s"`, call: (env) => env.queue.enqueue(work, { delay: '5s' as never }) },
   {
     input: '`enqueue()` on a full queue',
     raised: 'call',
@@ -452,6 +488,8 @@ const catalogue: BadInput[] = [
     call: (env) => env.queue.enqueueAsync(work, { signal: 'stop' as never }),
   },
   { input: '`enqueueAsync(fn, { timeout: -5 })`', raised: 'call', error: RangeError, message: `${EA}.timeout must be ${TIMEOUT}, got -5`, call: (env) => env.queue.enqueueAsync(work, { timeout: -5 }) },
+  { input: "`enqueueAsync(fn, { group: '' })`", raised: 'call', error: TypeError, message: `${EA}.group must be a non-empty string, got ""`, call: (env) => env.queue.enqueueAsync(work, { group: '' }) },
+  { input: '`enqueueAsync(fn, { delay: -10 })`', raised: 'call', error: RangeError, message: `${EA}.delay must be ${RANGE_MS}, got -10`, call: (env) => env.queue.enqueueAsync(work, { delay: -10 }) },
   {
     input: '`enqueueAsync()` after shutdown began',
     raised: 'promise',
@@ -459,6 +497,11 @@ const catalogue: BadInput[] = [
     message: 'Queue "default" is closed: the application is shutting down and accepts no new work',
     call: (env) => env.closedQueue.enqueueAsync(work),
   },
+
+  // ---- BackgroundQueue.setConcurrency() ------------------------------------------------------------------------
+  { input: '`setConcurrency(0)`', raised: 'call', error: RangeError, message: 'default.setConcurrency(concurrency) must be an integer >= 1 or Infinity, got 0', call: (env) => env.queue.setConcurrency(0) },
+  { input: '`setConcurrency(2.5)`', raised: 'call', error: RangeError, message: 'default.setConcurrency(concurrency) must be an integer >= 1 or Infinity, got 2.5', call: (env) => env.queue.setConcurrency(2.5) },
+  { input: "`setConcurrency('8')`", raised: 'call', error: TypeError, message: 'default.setConcurrency(concurrency) must be a number, got "8"', call: (env) => env.queue.setConcurrency('8' as never) },
 
   // ---- WorkContext.progress() ----------------------------------------------------------------------------------
   { input: '`ctx.progress(NaN)`', raised: 'call', error: TypeError, message: 'progress() takes a finite number, got NaN', call: (env) => env.ctx.progress(Number.NaN) },
@@ -628,6 +671,21 @@ const catalogue: BadInput[] = [
   { input: '`priority: 0.5`', raised: 'promise', error: RangeError, message: `${J}.priority must be an integer from -1000000 to 1000000, got 0.5`, call: (env) => env.jobs.enqueue('echo', {}, { priority: 0.5 }) },
   { input: "`key: ''`", raised: 'promise', error: TypeError, message: `${J}.key must be a non-empty string`, call: (env) => env.jobs.enqueue('echo', {}, { key: '' }) },
   { input: '`key` over 512 characters', raised: 'promise', error: RangeError, message: `${J}.key must be at most 512 characters`, call: (env) => env.jobs.enqueue('echo', {}, { key: 'k'.repeat(513) }) },
+  { input: "`group: ''`", raised: 'promise', error: TypeError, message: `${J}.group must be a non-empty string, got ""`, call: (env) => env.jobs.enqueue('echo', {}, { group: '' }) },
+  { input: '`group: 42`', raised: 'promise', error: TypeError, message: `${J}.group must be a non-empty string, got 42`, call: (env) => env.jobs.enqueue('echo', {}, { group: 42 as never }) },
+  { input: '`group` over 200 characters', raised: 'promise', error: RangeError, message: `${J}.group must be at most 200 characters, got 201`, call: (env) => env.jobs.enqueue('echo', {}, { group: 'g'.repeat(201) }) },
+  {
+    input: '`group` on a store without groups',
+    raised: 'promise',
+    error: TypeError,
+    message: `${J}.group: the job store memory (no groups) does not run jobs in groups (memoryStore() and sqliteStore() do)`,
+    call: async () => {
+      const store = Object.assign(memoryStore(), { description: 'memory (no groups)', capabilities: { groups: false } });
+      const app = await startApp({ store }, [EchoJob]);
+      apps.push(app);
+      return app.app.get(BackgroundJobs).enqueue('echo', {}, { group: 'tenant-1' });
+    },
+  },
   { input: "`queue: 'nope'` (not configured)", raised: 'promise', error: RangeError, message: `${J}.queue: No queue named "nope"`, call: (env) => env.jobs.enqueue('echo', {}, { queue: 'nope' }) },
   { input: '`jobs.enqueueMany({})`', raised: 'promise', error: TypeError, message: 'BackgroundJobs.enqueueMany(jobs) must be an array', call: (env) => env.jobs.enqueueMany({} as never) },
   { input: "`jobs.list({ state: 'done' })`", raised: 'promise', error: RangeError, message: 'BackgroundJobs.list filter.state must be', call: (env) => env.jobs.list({ state: 'done' as never }) },
@@ -636,6 +694,13 @@ const catalogue: BadInput[] = [
   { input: '`jobs.list({ key: 7 })`', raised: 'promise', error: TypeError, message: 'BackgroundJobs.list filter.key must be a non-empty string, got 7', call: (env) => env.jobs.list({ key: 7 as never }) },
   { input: '`jobs.get(1)`', raised: 'promise', error: TypeError, message: 'BackgroundJobs.get(id) must be a non-empty string, got 1', call: (env) => env.jobs.get(1 as never) },
   { input: '`store: {}`', raised: 'call', error: TypeError, message: `${M}.store must be a job store such as memoryStore() or sqliteStore({ path })`, call: () => root({ store: {} }) },
+  {
+    input: 'a `store` without `capabilities`',
+    raised: 'call',
+    error: TypeError,
+    message: `${M}.store.capabilities must be an object such as { groups: false } (what the store does beyond the calls every store answers), got undefined`,
+    call: () => root({ store: Object.fromEntries(STORE_CALLS.map((m) => [m, () => undefined])) }),
+  },
   { input: '`sqliteStore({})`', raised: 'call', error: TypeError, message: 'sqliteStore options.path must be a non-empty string, got undefined', call: () => sqliteStore({} as never) },
   { input: "`sqliteStore({ path, synchronous: 'off' })`", raised: 'call', error: RangeError, message: "sqliteStore options.synchronous must be 'normal' or 'full', got \"off\"", call: () => sqliteStore({ path: 'x.db', synchronous: 'off' as never }) },
   { input: "`sqliteStore({ path, driver: 'sqlite3' })`", raised: 'call', error: RangeError, message: 'sqliteStore options.driver must be', call: () => sqliteStore({ path: 'x.db', driver: 'sqlite3' as never }) },
@@ -886,7 +951,7 @@ const catalogue: BadInput[] = [
     message: `${M}.store has upsertSchedule, listSchedules but not removeSchedule, fireDue: a job store has all the schedule calls or none`,
     call: () => {
       const store = memoryStore();
-      return root({ store: { ...Object.fromEntries(['open', 'close', 'insert', 'claim', 'settle', 'renew', 'recover', 'get', 'list', 'cancel', 'retry', 'counts', 'countsByQueue', 'nextRunAt', 'oldestPending', 'sweep'].map((m) => [m, () => undefined])), upsertSchedule: store.upsertSchedule, listSchedules: store.listSchedules } });
+      return root({ store: { ...Object.fromEntries(STORE_CALLS.map((m) => [m, () => undefined])), upsertSchedule: store.upsertSchedule, listSchedules: store.listSchedules } });
     },
   },
 ];

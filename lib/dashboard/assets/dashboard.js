@@ -12,7 +12,7 @@
 /** @typedef {{ text: string, length: number, truncated: boolean }} CappedText */
 /** @typedef {{ attempt: number, name: string, message: string, stack: string | null, at: number }} ErrorView */
 /**
- * @typedef {{ id: string, name: string, queue: string, state: JobState, key: string | null, priority: number,
+ * @typedef {{ id: string, name: string, queue: string, state: JobState, key: string | null, group: string | null, priority: number,
  *   attempts: number, maxAttempts: number, progress: number | null, createdAt: number, runAt: number,
  *   startedAt: number | null, finishedAt: number | null, payload: CappedText, lastError: ErrorView | null }} JobSummary
  */
@@ -737,6 +737,7 @@ function jobView(job, reload) {
           ['id', h('span', { class: 'mono' }, job.id)],
           ['queue', job.queue],
           ['key', job.key ?? '–'],
+          ['group', job.group ?? '–'],
           ['priority', String(job.priority)],
           ['attempts', `${job.attempts} of ${job.maxAttempts}`],
           ['stalls', String(job.stalls)],

@@ -14,6 +14,8 @@ export interface JobStore {
   /** False for `memoryStore()`: nothing survives the process, so pending jobs drain at shutdown like closures. */
   readonly durable: boolean;
   readonly settings: StoreSettings;
+  /** What this store does beyond the calls every store answers; the jobs layer refuses, at the call, what it lacks. */
+  readonly capabilities: StoreCapabilities;
 
   /**
    * Opens (creating or migrating) the store and records this process as an owner. Rejects, writing nothing, on a
@@ -35,6 +37,15 @@ export interface JobStore {
    * `scheduled` jobs first): higher `priority` first, then earlier `runAt`, then lower id. Each becomes `running`,
    * `attempts + 1`, `startedAt = now`, owned by this process with a lease until `now + leaseMs`. One statement or
    * one transaction.
+   *
+   * Groups (stores with `capabilities.groups`): a job with a `group` is claimed only when it is its group's head.
+   * A group (per queue) is **held** by the job of it that was claimed last, from that claim until the job ends
+   * (succeeded, failed for good, cancelled): while it waits out a retry delay, is orphaned and requeued, or is
+   * handed back, it keeps the group, and it is the only job of the group that may be claimed. A group that no job
+   * holds has as head its first `pending` job in claim order (whatever its name, due or not); `scheduled` jobs
+   * wait their time without holding anything. So at most one job of a group runs at once, across every process,
+   * and a group's jobs start in claim order with a retried one finishing before the next starts. `retry(id)`
+   * makes an ended job new again: it holds nothing until claimed.
    */
   claim(queue: string, names: readonly string[], limit: number, now: number): Promise<ClaimedJob[]>;
 
@@ -190,6 +201,11 @@ export interface FireResult {
   nextAt: number | undefined;
 }
 
+export interface StoreCapabilities {
+  /** Jobs with a `group` run one at a time per group, in order (see `claim`). False: an enqueue with one is refused. */
+  readonly groups: boolean;
+}
+
 export interface StoreSettings {
   /** How long a claim holds without a heartbeat. */
   leaseMs: number;
@@ -241,6 +257,8 @@ export interface StoredJob {
   /** JSON text. */
   payload: string;
   key: string | null;
+  /** The group whose jobs run one at a time, in order (per queue), or null. */
+  group: string | null;
   priority: number;
   attempts: number;
   maxAttempts: number;
@@ -264,7 +282,7 @@ export interface StoredJob {
  * What a claim hands over: what a run needs and nothing more (each column a claim returns costs per row). A
  * request-scoped handler, whose REQUEST is the whole JobRecord, has it read with get().
  */
-export type ClaimedJob = Pick<StoredJob, 'id' | 'name' | 'queue' | 'payload' | 'key' | 'priority' | 'attempts' | 'stalls' | 'runAt' | 'createdAt' | 'options' | 'trace'>;
+export type ClaimedJob = Pick<StoredJob, 'id' | 'name' | 'queue' | 'payload' | 'key' | 'group' | 'priority' | 'attempts' | 'stalls' | 'runAt' | 'createdAt' | 'options' | 'trace'>;
 
 export interface StoredJobError {
   attempt: number;
@@ -280,6 +298,8 @@ export interface NewJob {
   queue: string;
   payload: string;
   key: string | null;
+  /** Only for a store with `capabilities.groups`; null otherwise. */
+  group: string | null;
   priority: number;
   maxAttempts: number;
   runAt: number;

@@ -56,9 +56,10 @@ interface Row extends StoredJob {
   owner: string | null;
   leaseUntil: number;
   cancelRequested: boolean;
-  /** Its place in the one heap of its state (-1: none); the pending by-age heap has its own. */
+  /** Its place in the one heap of its state (-1: none); the pending by-age heap and its group's heap have their own. */
   slot: number;
   ageSlot: number;
+  groupSlot: number;
   /** Swept: its place in the id order is a hole until the next compaction. */
   gone?: boolean;
 }
@@ -72,7 +73,7 @@ class RowHeap {
 
   constructor(
     private readonly before: (a: Row, b: Row) => boolean,
-    private readonly slot: 'slot' | 'ageSlot' = 'slot',
+    private readonly slot: 'slot' | 'ageSlot' | 'groupSlot' = 'slot',
   ) {}
 
   get size(): number {
@@ -194,10 +195,23 @@ class IdOrder {
   }
 }
 
+/**
+ * One group of one queue (see JobStore.claim): its pending rows in claim order and the row that holds it. Only
+ * its head is in the name heaps that claims read, so a claim never walks past the waiting jobs of a busy group.
+ */
+class GroupIndex {
+  readonly pending = new RowHeap(claimOrder, 'groupSlot');
+  /** Claimed last and not ended. */
+  holder: Row | undefined = undefined;
+  /** The row of the group that is in its name's pending heap, if any. */
+  head: Row | undefined = undefined;
+}
+
 /** One queue's indexes: what SQLite's partial indexes are to the SQLite store. */
 class QueueIndex {
-  /** Pending rows by name, in claim order: a name no process handles is never walked past. */
+  /** Pending rows by name, in claim order (of a group, only its head): a name no process handles is never walked past. */
   readonly pending = new Map<string, RowHeap>();
+  readonly groups = new Map<string, GroupIndex>();
   readonly scheduled = new Map<string, RowHeap>();
   /** Pending rows by runAt, for oldestPending. */
   readonly age = new RowHeap(runAtOrder, 'ageSlot');
@@ -209,6 +223,23 @@ class QueueIndex {
     if (heap === undefined) map.set(name, (heap = new RowHeap(of === 'pending' ? claimOrder : runAtOrder)));
     return heap;
   }
+
+  group(name: string): GroupIndex {
+    let group = this.groups.get(name);
+    if (group === undefined) this.groups.set(name, (group = new GroupIndex()));
+    return group;
+  }
+
+  /** Puts the group's head (its holder when pending, else its first pending row when none holds it) in the claims' view. */
+  pickHead(name: string, group: GroupIndex): void {
+    const head = group.holder !== undefined ? (group.holder.state === 'pending' ? group.holder : undefined) : group.pending.peek();
+    if (head !== group.head) {
+      if (group.head !== undefined) this.pending.get(group.head.name)!.remove(group.head);
+      if (head !== undefined) this.heap('pending', head.name).push(head);
+      group.head = head;
+    }
+    if (group.holder === undefined && group.pending.size === 0) this.groups.delete(name);
+  }
 }
 
 /**
@@ -219,6 +250,7 @@ class QueueIndex {
 class MemoryStore implements JobStore {
   readonly description = 'memory';
   readonly durable = false;
+  readonly capabilities = { groups: true };
   readonly settings: StoreSettings;
   private readonly rows = new Map<string, Row>();
   /** Every row by id, for `list`'s pages in either direction. */
@@ -277,6 +309,7 @@ class MemoryStore implements JobStore {
         state: 'pending',
         payload: job.payload,
         key: job.key,
+        group: job.group,
         priority: job.priority,
         attempts: 0,
         maxAttempts: job.maxAttempts,
@@ -295,6 +328,7 @@ class MemoryStore implements JobStore {
         cancelRequested: false,
         slot: -1,
         ageSlot: -1,
+        groupSlot: -1,
       };
       this.rows.set(row.id, row);
       this.byId.add(row);
@@ -590,9 +624,11 @@ class MemoryStore implements JobStore {
     if (index === undefined) this.queues.set(row.queue, (index = new QueueIndex()));
     row.state = state;
     index.counts[state]++;
+    const group = row.group === null ? undefined : index.group(row.group);
     switch (state) {
       case 'pending':
-        index.heap('pending', row.name).push(row);
+        if (group === undefined) index.heap('pending', row.name).push(row);
+        else group.pending.push(row);
         index.age.push(row);
         break;
       case 'scheduled':
@@ -600,11 +636,14 @@ class MemoryStore implements JobStore {
         break;
       case 'running':
         this.running.add(row);
+        if (group !== undefined) group.holder = row;
         break;
       default:
         this.ended[state].push(row);
+        if (group?.holder === row) group.holder = undefined;
     }
     if (row.key !== null && ACTIVE.has(state)) this.keys.set(keyOf(row.queue, row.key), row);
+    if (group !== undefined) index.pickHead(row.group!, group);
   }
 
   /** Takes `row` out of its state's indexes (its state field stays until `enter`). */
@@ -613,7 +652,16 @@ class MemoryStore implements JobStore {
     index.counts[row.state]--;
     switch (row.state) {
       case 'pending':
-        index.pending.get(row.name)!.remove(row);
+        if (row.group === null) index.pending.get(row.name)!.remove(row);
+        else {
+          // Its group has no head until the row enters its next state (a claim's loop sees the group as busy).
+          const group = index.groups.get(row.group)!;
+          group.pending.remove(row);
+          if (group.head === row) {
+            index.pending.get(row.name)!.remove(row);
+            group.head = undefined;
+          }
+        }
         index.age.remove(row);
         break;
       case 'scheduled':
@@ -662,6 +710,7 @@ function copy(row: Row): StoredJob {
     state: row.state,
     payload: row.payload,
     key: row.key,
+    group: row.group,
     priority: row.priority,
     attempts: row.attempts,
     maxAttempts: row.maxAttempts,

@@ -7,7 +7,7 @@ import type { JobStore } from '../../../lib/jobs/stores/job-store.js';
 import { sqliteStore, sqliteStoreWithDriver } from '../../../lib/jobs/stores/sqlite-store.js';
 import { loadSqliteDriver, type SqliteDriver } from '../../../lib/jobs/stores/sqlite/sqlite-driver.js';
 import { SqliteJobStore } from '../../../lib/jobs/stores/sqlite/sqlite-job-store.js';
-import { MIGRATIONS, SCHEMA_VERSION } from '../../../lib/jobs/stores/sqlite/sqlite-schema.js';
+import { MIGRATIONS, SCHEMA_VERSION, migrate } from '../../../lib/jobs/stores/sqlite/sqlite-schema.js';
 import { anError, context, DRIVERS, newJob } from './store-cases.js';
 
 let dir = '';
@@ -73,21 +73,42 @@ describe.each(DRIVERS)('sqliteStore on %s', (driver) => {
     expect(readFileSync(path()).equals(before)).toBe(true);
   });
 
-  it('migrates a file of schema version 1 to the schedules table of version 3, keeping its jobs', async () => {
-    const real = await loadSqliteDriver(driver);
-    const v1 = new SqliteJobStore({ path: path(), synchronous: 'normal', settings, migrations: MIGRATIONS.slice(0, 1) }, async () => real);
-    await v1.open(context());
-    await v1.insert([newJob('01A')], 0);
-    await v1.close();
-    const current = await open();
-    expect((await current.get('01A'))?.state).toBe('pending');
-    expect(await current.listSchedules!()).toEqual([]);
+  /** A file as an older release left it: its schema up to `version`, and rows written in that release's columns. */
+  async function oldFile(version: number, rows: { id: string; state: string }[]): Promise<void> {
     const db = await raw();
     try {
-      expect(db.prepare("SELECT name FROM sqlite_master WHERE name IN ('bw_schedules', 'bw_schedules_due') ORDER BY name").all().map((r) => r.name)).toEqual([
-        'bw_schedules',
-        'bw_schedules_due',
-      ]);
+      migrate(db, (fn) => fn(), path(), MIGRATIONS.filter((m) => m.version <= version));
+      const insert = db.prepare(
+        'INSERT INTO bw_jobs (id, name, queue, state, payload, key, priority, attempts, max_attempts, run_at, created_at, started_at, owner, lease_until) VALUES (?, ?, ?, ?, ?, NULL, 0, ?, 3, 0, 0, ?, ?, ?)',
+      );
+      for (const row of rows) {
+        const running = row.state === 'running';
+        insert.run(row.id, 'n', 'q', row.state, '{"a":1}', running ? 1 : 0, running ? 5 : null, running ? 'gone-owner' : null, running ? 10 : null);
+      }
+    } finally {
+      db.close();
+    }
+  }
+
+  it.each([1, 3])('migrates a file of schema version %i with rows in it to the latest version: schedules, groups, its jobs kept', async (version) => {
+    await oldFile(version, [
+      { id: '01A', state: 'pending' },
+      { id: '01B', state: 'running' },
+      { id: '01C', state: 'succeeded' },
+    ]);
+    const current = await open();
+    expect(await current.get('01A')).toMatchObject({ state: 'pending', group: null });
+    expect(await current.listSchedules!()).toEqual([]);
+    // The running row of the dead owner is an orphan as before; jobs claim in their order; new ones may have groups.
+    expect((await current.recover(100)).requeued.map((j) => j.id)).toEqual(['01B']);
+    await current.insert([newJob('01D', { group: 'g' }), newJob('01E', { group: 'g' })], 100);
+    expect((await current.claim('q', ['n'], 10, 100)).map((j) => [j.id, j.group])).toEqual([['01A', null], ['01B', null], ['01D', 'g']]);
+    expect((await current.counts()).succeeded).toBe(1);
+    const db = await raw();
+    try {
+      expect(db.prepare("SELECT value FROM bw_meta WHERE key = 'schema_version'").get()).toMatchObject({ value: String(SCHEMA_VERSION) });
+      const names = db.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'bw_schedules%' OR name LIKE 'bw_jobs_group%' OR name = 'bw_jobs_pending' ORDER BY name").all();
+      expect(names.map((r) => r.name)).toEqual(['bw_jobs_group_head', 'bw_jobs_group_held', 'bw_jobs_pending', 'bw_schedules', 'bw_schedules_due']);
     } finally {
       db.close();
     }

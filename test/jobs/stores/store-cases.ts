@@ -59,7 +59,7 @@ export const context = (owner = 'owner-1', extra: Partial<StoreOpenContext> = {}
 });
 
 export function newJob(id: string, extra: Partial<NewJob> = {}): NewJob {
-  return { id, name: 'n', queue: 'q', payload: '{"a":1}', key: null, priority: 0, maxAttempts: 3, runAt: 0, createdAt: 0, options: null, trace: null, ...extra };
+  return { id, name: 'n', queue: 'q', payload: '{"a":1}', key: null, group: null, priority: 0, maxAttempts: 3, runAt: 0, createdAt: 0, options: null, trace: null, ...extra };
 }
 
 export const anError = (attempt: number, at = 0) => ({ attempt, name: 'Error', message: `failed ${attempt}`, at });

@@ -25,7 +25,7 @@ describe.each(cases)('JobStore contract: $label', (store) => {
     expect(a).toEqual({
       created: true,
       job: {
-        id: '01A', name: 'n', queue: 'q', state: 'pending', payload: '{"a":1}', key: 'k', priority: 2, attempts: 0, maxAttempts: 3, stalls: 0,
+        id: '01A', name: 'n', queue: 'q', state: 'pending', payload: '{"a":1}', key: 'k', group: null, priority: 2, attempts: 0, maxAttempts: 3, stalls: 0,
         runAt: 0, createdAt: 0, startedAt: null, finishedAt: null, progress: null, result: null, errors: '[]', options: '{"retry":1}', trace: 't',
       },
     });
@@ -402,5 +402,146 @@ describe.each(cases)('JobStore contract: $label', (store) => {
     expect(s.settings).toMatchObject({ leaseMs: 30_000, maxStalls: 2, retention: { succeeded: 86_400_000, cancelled: 86_400_000, failed: 604_800_000 } });
     expect(s.settings.pollMs).toBe(s.durable ? 250 : undefined);
     expect(s.description).toMatch(s.durable ? /^sqlite \/.*jobs\.db$/ : /^memory$/);
+  });
+});
+
+const ids = (jobs: { id: string }[]): string[] => jobs.map((j) => j.id);
+const done = (s: JobStore, id: string, now = 1): Promise<void> => s.settle([{ id, type: 'succeeded', result: null }], now);
+
+/** Groups (JobStore.claim): every store that says it has them, on the same cases. */
+describe.each(cases)('JobStore groups: $label', (store) => {
+  const opened: JobStore[] = [];
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close();
+  });
+  async function open(options?: MemoryStoreOptions, owner = 'owner-1'): Promise<JobStore> {
+    const s = store.make(options);
+    await s.open(context(owner));
+    opened.push(s);
+    return s;
+  }
+  it('says it has groups', async () => {
+    expect((await open()).capabilities).toEqual({ groups: true });
+  });
+
+  it('runs the jobs of a group one at a time in claim order while other groups and ungrouped jobs go on', async () => {
+    const s = await open();
+    await s.insert(
+      [newJob('01A', { group: 'g1' }), newJob('01B', { group: 'g1' }), newJob('01C', { group: 'g2' }), newJob('01D'), newJob('01E', { group: 'g1' }), newJob('01F', { group: 'g2' }), newJob('01G')],
+      0,
+    );
+    const first = await s.claim('q', ['n'], 10, 0);
+    expect(ids(first)).toEqual(['01A', '01C', '01D', '01G']);
+    expect(first.map((j) => j.group)).toEqual(['g1', 'g2', null, null]);
+    expect(await s.get('01A')).toMatchObject({ group: 'g1', state: 'running' });
+    expect(await s.claim('q', ['n'], 10, 0)).toEqual([]);
+    await done(s, '01C');
+    expect(ids(await s.claim('q', ['n'], 10, 1))).toEqual(['01F']);
+    // A higher priority jumps the group's line, but never its running job.
+    await s.insert([newJob('01H', { group: 'g1', priority: 5 })], 1);
+    expect(await s.claim('q', ['n'], 10, 1)).toEqual([]);
+    await done(s, '01A');
+    expect(ids(await s.claim('q', ['n'], 10, 1))).toEqual(['01H']);
+    await done(s, '01H');
+    expect(ids(await s.claim('q', ['n'], 1, 1))).toEqual(['01B']);
+    await done(s, '01B');
+    expect(ids(await s.claim('q', ['n'], 10, 1))).toEqual(['01E']);
+  });
+
+  it('keeps a group per queue, lets a delayed job wait without holding its group, and lets a head of another name hold it', async () => {
+    const s = await open();
+    await s.insert([newJob('01A', { group: 'g', runAt: 50 }), newJob('01B', { group: 'g', name: 'other' }), newJob('01C', { group: 'g' }), newJob('01D', { group: 'g', queue: 'q2' })], 0);
+    // 01A is not due; 01B (a name this claimer does not run) is the head: 01C waits behind it.
+    expect(await s.claim('q', ['n'], 10, 0)).toEqual([]);
+    expect(ids(await s.claim('q2', ['n'], 10, 0))).toEqual(['01D']);
+    expect(ids(await s.claim('q', ['n', 'other'], 10, 0))).toEqual(['01B']);
+    await done(s, '01B', 60);
+    // 01A came due at 50 and is pending now, after 01C in claim order (runAt 0 before 50).
+    expect(ids(await s.claim('q', ['n'], 10, 60))).toEqual(['01C']);
+    await done(s, '01C', 61);
+    expect(ids(await s.claim('q', ['n'], 10, 61))).toEqual(['01A']);
+  });
+
+  it('keeps the group for a job that waits out a retry, until it succeeds, fails for good or is cancelled', async () => {
+    const s = await open();
+    await s.insert([newJob('01A', { group: 'g' }), newJob('01B', { group: 'g' }), newJob('01C', { group: 'g' }), newJob('01D', { group: 'g' })], 0);
+    expect(ids(await s.claim('q', ['n'], 10, 0))).toEqual(['01A']);
+    await s.settle([{ id: '01A', type: 'retry', error: anError(1), runAt: 100 }], 10);
+    // Scheduled, with a runAt after the others': it still holds the group.
+    expect(await s.claim('q', ['n'], 10, 10)).toEqual([]);
+    expect(ids(await s.claim('q', ['n'], 10, 100))).toEqual(['01A']);
+    await s.settle([{ id: '01A', type: 'retry', error: anError(2), runAt: 100 }], 100);
+    expect(await s.get('01A')).toMatchObject({ state: 'pending', attempts: 2 });
+    expect(ids(await s.claim('q', ['n'], 10, 100))).toEqual(['01A']);
+    await s.settle([{ id: '01A', type: 'failed', error: anError(3) }], 101);
+    expect(ids(await s.claim('q', ['n'], 10, 101))).toEqual(['01B']);
+    await s.settle([{ id: '01B', type: 'retry', error: anError(1), runAt: 200 }], 102);
+    expect(await s.cancel('01B', anError(0), 103)).toBe('cancelled');
+    expect(ids(await s.claim('q', ['n'], 10, 103))).toEqual(['01C']);
+    // A running job asked to cancel holds its group until its end is settled.
+    expect(await s.cancel('01C', anError(0), 104)).toBe('requested');
+    expect(await s.claim('q', ['n'], 10, 104)).toEqual([]);
+    await s.settle([{ id: '01C', type: 'cancelled', error: anError(1) }], 105);
+    expect(ids(await s.claim('q', ['n'], 10, 105))).toEqual(['01D']);
+  });
+
+  it('keeps the group for an orphan and a job handed back; retry() of an ended job makes it new, holding nothing', async () => {
+    const s = await open({ leaseMs: 1_000 });
+    await s.insert([newJob('01A', { group: 'g' }), newJob('01B', { group: 'g' })], 0);
+    expect(ids(await s.claim('q', ['n'], 10, 0))).toEqual(['01A']);
+    // A job of higher priority comes while 01A runs: once 01A is orphaned, 01A still goes first.
+    await s.insert([newJob('01C', { group: 'g', priority: 9 })], 1);
+    expect(ids((await s.recover(5_000)).requeued)).toEqual(['01A']);
+    expect(ids(await s.claim('q', ['n'], 10, 5_000))).toEqual(['01A']);
+    await s.settle([{ id: '01A', type: 'handBack' }], 5_001);
+    expect(await s.get('01A')).toMatchObject({ state: 'pending', attempts: 0, stalls: 1 });
+    expect(ids(await s.claim('q', ['n'], 10, 5_002))).toEqual(['01A']);
+    await s.settle([{ id: '01A', type: 'failed', error: anError(1) }], 5_003);
+    expect(await s.retry('01A', 5_004)).toBe(true);
+    // 01A is new again, at the back of the line (runAt 5_004): 01C (priority), then 01B, then 01A.
+    expect(ids(await s.claim('q', ['n'], 10, 5_004))).toEqual(['01C']);
+    await done(s, '01C', 5_005);
+    expect(ids(await s.claim('q', ['n'], 10, 5_005))).toEqual(['01B']);
+    await done(s, '01B', 5_006);
+    expect(ids(await s.claim('q', ['n'], 10, 5_006))).toEqual(['01A']);
+  });
+
+  it('fails an orphan past maxStalls and frees its group', async () => {
+    const s = await open({ leaseMs: 1_000, maxStalls: 0 });
+    await s.insert([newJob('01A', { group: 'g' }), newJob('01B', { group: 'g' })], 0);
+    await s.claim('q', ['n'], 10, 0);
+    expect(ids((await s.recover(5_000)).failed)).toEqual(['01A']);
+    expect(ids(await s.claim('q', ['n'], 10, 5_000))).toEqual(['01B']);
+  });
+
+  it('never runs two jobs of one group at once across two stores on one file', async (t) => {
+    if (store.sibling === undefined) return t.skip();
+    const a = await open(undefined, 'owner-a');
+    const b = store.sibling();
+    await b.open(context('owner-b'));
+    opened.push(b);
+    const jobs = Array.from({ length: 60 }, (_, i) => newJob(`01${String(i).padStart(3, '0')}`, { group: `g${i % 4}` }));
+    await a.insert(jobs, 0);
+    const started: string[] = [];
+    const running = new Map<string, { store: JobStore; group: string }>();
+    for (let turn = 0; started.length < jobs.length; turn++) {
+      const s = turn % 2 === 0 ? a : b;
+      for (const job of await s.claim('q', ['n'], 3, turn)) {
+        expect([...running.values()].map((r) => r.group), `turn ${turn}`).not.toContain(job.group);
+        running.set(job.id, { store: s, group: job.group! });
+        started.push(job.id);
+      }
+      // Each store ends one of its own running jobs a turn, in the order they started.
+      const mine = [...running].find(([, r]) => r.store === s);
+      if (mine !== undefined) {
+        running.delete(mine[0]);
+        await done(s, mine[0], turn);
+      }
+      expect(turn).toBeLessThan(500);
+    }
+    for (const group of ['g0', 'g1', 'g2', 'g3']) {
+      const order = started.filter((id) => jobs.find((j) => j.id === id)!.group === group);
+      expect({ group, order }).toEqual({ group, order: order.toSorted() });
+    }
   });
 });

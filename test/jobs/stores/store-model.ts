@@ -21,10 +21,17 @@ interface ModelRow extends StoredJob {
   owner: string | null;
   leaseUntil: number;
   cancelRequested: boolean;
+  /** Claimed since it was inserted or retried by hand: while active, it holds its group. */
+  held: boolean;
 }
 
 const ACTIVE: readonly JobState[] = ['scheduled', 'pending', 'running'];
 const ENDED: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
+
+/** Claim order: higher priority, earlier runAt, lower id. */
+const order = (a: ModelRow, b: ModelRow): number => b.priority - a.priority || a.runAt - b.runAt || (a.id < b.id ? -1 : 1);
+/** Another row of r's group (groups are per queue). */
+const inGroup = (r: ModelRow, o: ModelRow): boolean => o !== r && o.queue === r.queue && o.group === r.group;
 
 export class StoreModel {
   private rows: ModelRow[] = [];
@@ -54,6 +61,7 @@ export class StoreModel {
         owner: null,
         leaseUntil: 0,
         cancelRequested: false,
+        held: false,
       };
       this.rows.push(row);
       return { job: plain(row), created: true };
@@ -63,11 +71,18 @@ export class StoreModel {
   claim(queue: string, names: readonly string[], limit: number, now: number): StoredJob[] {
     if (names.length === 0 || limit < 1) return [];
     for (const r of this.rows) if (r.state === 'scheduled' && r.queue === queue && r.runAt <= now) r.state = 'pending';
+    // A group's head: no other active row of it holds it, and it holds it itself or is its first pending row.
+    const isHead = (r: ModelRow): boolean =>
+      r.group === null ||
+      (!this.rows.some((o) => inGroup(r, o) && o.held && ACTIVE.includes(o.state)) &&
+        (r.held || !this.rows.some((o) => inGroup(r, o) && o.state === 'pending' && order(o, r) < 0)));
     const due = this.rows
-      .filter((r) => r.state === 'pending' && r.queue === queue && names.includes(r.name) && r.runAt <= now)
-      .toSorted((a, b) => b.priority - a.priority || a.runAt - b.runAt || (a.id < b.id ? -1 : 1))
+      .filter((r) => r.state === 'pending' && r.queue === queue && names.includes(r.name) && r.runAt <= now && isHead(r))
+      .toSorted(order)
       .slice(0, limit);
-    for (const r of due) Object.assign(r, { state: 'running', attempts: r.attempts + 1, startedAt: now, owner: this.owner, leaseUntil: now + this.leaseMs, cancelRequested: false });
+    for (const r of due) {
+      Object.assign(r, { state: 'running', attempts: r.attempts + 1, startedAt: now, owner: this.owner, leaseUntil: now + this.leaseMs, cancelRequested: false, held: r.group !== null });
+    }
     return due.map(plain);
   }
 
@@ -130,7 +145,7 @@ export class StoreModel {
     const r = this.rows.find((row) => row.id === id);
     if (!r || (r.state !== 'failed' && r.state !== 'cancelled')) return false;
     if (r.key !== null && this.rows.some((o) => o.queue === r.queue && o.key === r.key && ACTIVE.includes(o.state))) return false;
-    Object.assign(r, { state: 'pending', attempts: 0, stalls: 0, runAt: now, finishedAt: null });
+    Object.assign(r, { state: 'pending', attempts: 0, stalls: 0, runAt: now, finishedAt: null, held: false });
     return true;
   }
 
@@ -235,6 +250,6 @@ function append(errors: string, error: StoredJobError): string {
 }
 
 function plain(r: ModelRow): StoredJob {
-  const { owner: _o, leaseUntil: _l, cancelRequested: _c, ...job } = r;
+  const { owner: _o, leaseUntil: _l, cancelRequested: _c, held: _h, ...job } = r;
   return { ...job };
 }

@@ -76,6 +76,8 @@ interface Running {
  */
 export class BullmqJobStore implements JobStore {
   readonly durable = true;
+  /** Open-source BullMQ has no groups (BullMQ Pro has): an enqueue with one is refused at the call. */
+  readonly capabilities = { groups: false };
   readonly description: string;
   readonly settings: StoreSettings;
   private bullmq: any;
@@ -146,12 +148,6 @@ export class BullmqJobStore implements JobStore {
 
   async insert(jobs: readonly NewJob[], now: number): Promise<InsertResult[]> {
     if (jobs.length === 0) return [];
-    for (const job of jobs) {
-      // Until the seam says which stores have groups (capabilities.groups), the store refuses them itself.
-      if ((job as { group?: unknown }).group != null) {
-        throw new TypeError(`bullmqStore: job "${job.name}" has a group, and open-source BullMQ has no groups (BullMQ Pro has): enqueue it without one, or use sqliteStore`);
-      }
-    }
     const results: InsertResult[] = new Array(jobs.length);
     const byQueue = new Map<string, number[]>();
     jobs.forEach((job, i) => {

@@ -123,6 +123,7 @@ export function toClaimedJob(job: BullJob, queue: string): ClaimedJob {
     queue,
     payload: JSON.stringify(job.data),
     key: job.opts.deduplication?.id ?? null,
+    group: null,
     priority: fromBullPriority(job.priority ?? job.opts.priority),
     attempts: job.attemptsMade + 1,
     stalls: job.stalledCounter ?? 0,

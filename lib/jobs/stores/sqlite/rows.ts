@@ -3,10 +3,10 @@ import type { ClaimedJob, StoredJob, StoredSchedule } from '../job-store.js';
 
 /** The columns of a StoredJob, in its field order (the store adds owner, lease_until and cancel_requested). */
 export const JOB_COLUMNS =
-  'id, name, queue, state, payload, key, priority, attempts, max_attempts, stalls, run_at, created_at, started_at, finished_at, progress, result, errors, options, trace';
+  'id, name, queue, state, payload, key, grp, priority, attempts, max_attempts, stalls, run_at, created_at, started_at, finished_at, progress, result, errors, options, trace';
 
 /** What a claim returns (ClaimedJob less its queue, which the claim names): every column costs per row. */
-export const CLAIM_COLUMNS = 'id, name, payload, key, priority, attempts, stalls, run_at, created_at, options, trace';
+export const CLAIM_COLUMNS = 'id, name, payload, key, priority, attempts, stalls, run_at, created_at, options, trace, grp';
 const CLAIM_COLUMN_NAMES = CLAIM_COLUMNS.split(', ');
 
 /** A claimed row's values in CLAIM_COLUMNS order, from a driver that gives objects. */
@@ -29,6 +29,7 @@ export function toClaimedJob(v: unknown[], queue: string): ClaimedJob {
     createdAt: v[8] as number,
     options: v[9] as string | null,
     trace: v[10] as string | null,
+    group: v[11] as string | null,
   };
 }
 
@@ -47,6 +48,7 @@ export function toJob(row: Record<string, unknown>): StoredJob {
     state: row.state as StoredJob['state'],
     payload: row.payload as string,
     key: row.key as string | null,
+    group: row.grp as string | null,
     priority: row.priority as number,
     attempts: row.attempts as number,
     maxAttempts: row.max_attempts as number,

@@ -42,8 +42,16 @@ const RELEASE = 'owner = NULL, lease_until = NULL';
 const MINE = "id = ? AND state = 'running' AND owner = ?";
 // The statements of the enqueue path, made once: a statement is looked up by its text, and a text built at each
 // call would be flattened and hashed again for every enqueue.
-const INSERT_JOB = `INSERT INTO bw_jobs (id, name, queue, state, payload, key, priority, max_attempts, run_at, created_at, options, trace)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_JOB = `INSERT INTO bw_jobs (id, name, queue, state, payload, key, grp, priority, max_attempts, run_at, created_at, options, trace)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+/**
+ * A pending row of a group may be claimed when it is the group's head: no other active row holds the group, and
+ * it holds it itself or is the group's first pending row in claim order (JobStore.claim). A row with no group
+ * passes on its first term, read from the claim's index; the others read the two small group indexes.
+ */
+const GROUP_HEAD = `(j.grp IS NULL OR (
+    NOT EXISTS (SELECT 1 FROM bw_jobs h WHERE h.queue = j.queue AND h.grp = j.grp AND h.grp_held = 1 AND h.state IN ${ACTIVE} AND h.rowid <> j.rowid)
+    AND (j.grp_held = 1 OR j.rowid = (SELECT f.rowid FROM bw_jobs f WHERE f.queue = j.queue AND f.grp = j.grp AND f.state = 'pending' ORDER BY f.priority DESC, f.run_at, f.id LIMIT 1))))`;
 const ACTIVE_BY_KEY = `SELECT ${JOB_COLUMNS} FROM bw_jobs WHERE queue = ? AND key = ? AND state IN ${ACTIVE}`;
 /** Rows per DELETE of the sweep: each statement stays short, so other writers and the event loop are not held up. */
 const SWEEP_BATCH = 1_000;
@@ -55,6 +63,7 @@ const SWEEP_BATCH = 1_000;
 export class SqliteJobStore implements JobStore {
   readonly description: string;
   readonly durable = true;
+  readonly capabilities = { groups: true };
   readonly settings: StoreSettings;
   private readonly path: string;
   private db: SqliteDatabase | undefined;
@@ -162,7 +171,7 @@ export class SqliteJobStore implements JobStore {
         }
       }
       const state: JobState = job.runAt > now ? 'scheduled' : 'pending';
-      add.run(job.id, job.name, job.queue, state, job.payload, job.key, job.priority, job.maxAttempts, job.runAt, job.createdAt, job.options, job.trace);
+      add.run(job.id, job.name, job.queue, state, job.payload, job.key, job.group, job.priority, job.maxAttempts, job.runAt, job.createdAt, job.options, job.trace);
       results.push({ job: newRow(job, state), created: true });
     }
     return results;
@@ -173,8 +182,8 @@ export class SqliteJobStore implements JobStore {
     return this.write('claim jobs', () => {
       this.statement("UPDATE bw_jobs SET state = 'pending' WHERE state = 'scheduled' AND queue = ? AND run_at <= ?").run(queue, now);
       const rows = this.claimStatement(
-        `UPDATE bw_jobs SET state = 'running', attempts = attempts + 1, started_at = ?, owner = ?, lease_until = ?, cancel_requested = 0
-         WHERE rowid IN (SELECT rowid FROM bw_jobs WHERE state = 'pending' AND queue = ? AND run_at <= ? AND name IN (${marks(names.length)})
+        `UPDATE bw_jobs SET state = 'running', attempts = attempts + 1, started_at = ?, owner = ?, lease_until = ?, cancel_requested = 0, grp_held = grp IS NOT NULL
+         WHERE rowid IN (SELECT rowid FROM bw_jobs j WHERE state = 'pending' AND queue = ? AND run_at <= ? AND name IN (${marks(names.length)}) AND ${GROUP_HEAD}
                          ORDER BY priority DESC, run_at, id LIMIT ?)
          RETURNING ${CLAIM_COLUMNS}`,
       ).all(now, this.owner, now + this.settings.leaseMs, queue, now, ...names, limit);
@@ -343,7 +352,7 @@ export class SqliteJobStore implements JobStore {
       if (row?.state !== 'failed' && row?.state !== 'cancelled') return false;
       // Another active job holds the key now: this one cannot be active beside it (the unique index says so too).
       if (row.key !== null && this.statement(`SELECT 1 AS taken FROM bw_jobs WHERE queue = ? AND key = ? AND state IN ${ACTIVE}`).get(row.queue, row.key)) return false;
-      this.statement("UPDATE bw_jobs SET state = 'pending', attempts = 0, stalls = 0, run_at = ?, finished_at = NULL WHERE id = ?").run(now, id);
+      this.statement("UPDATE bw_jobs SET state = 'pending', attempts = 0, stalls = 0, run_at = ?, finished_at = NULL, grp_held = 0 WHERE id = ?").run(now, id);
       return true;
     });
   }
@@ -612,6 +621,7 @@ function newRow(job: NewJob, state: JobState): StoredJob {
     state,
     payload: job.payload,
     key: job.key,
+    group: job.group,
     priority: job.priority,
     attempts: 0,
     maxAttempts: job.maxAttempts,

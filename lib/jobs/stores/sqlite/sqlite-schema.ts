@@ -63,7 +63,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     // Recurring schedules: one row per schedule id, the job it inserts at each tick, and its next tick. Version 2
-    // (job groups) is another change's; each migration stands alone.
+    // was set aside for job groups by a change that did not land; groups are version 4. Each migration stands alone.
     version: 3,
     sql: `
       CREATE TABLE bw_schedules (
@@ -86,6 +86,21 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       -- What is due, and the earliest next tick, are read from this index alone.
       CREATE INDEX bw_schedules_due ON bw_schedules (next_run_at) WHERE next_run_at IS NOT NULL;
+    `,
+  },
+  {
+    // Job groups (see JobStore.claim): grp names the group, grp_held marks the job that holds it (set by the claim
+    // of a grouped job, cleared by retry(); read only while the job is active).
+    version: 4,
+    sql: `
+      ALTER TABLE bw_jobs ADD COLUMN grp TEXT;
+      ALTER TABLE bw_jobs ADD COLUMN grp_held INTEGER NOT NULL DEFAULT 0;
+      -- The claim reads grp from its index, so that a job with no group costs no read of its row to pass.
+      DROP INDEX bw_jobs_pending;
+      CREATE INDEX bw_jobs_pending ON bw_jobs (queue, priority DESC, run_at, id, name, grp) WHERE state = 'pending';
+      -- Both hold grouped rows only: empty, and never written, while no job has a group.
+      CREATE INDEX bw_jobs_group_head ON bw_jobs (queue, grp, priority DESC, run_at, id) WHERE state = 'pending' AND grp IS NOT NULL;
+      CREATE INDEX bw_jobs_group_held ON bw_jobs (queue, grp) WHERE grp_held = 1 AND state IN ('scheduled', 'pending', 'running');
     `,
   },
 ];
