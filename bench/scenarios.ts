@@ -70,6 +70,20 @@ const enqueue = (mode: 'single' | 'grouped'): Scenario => ({
   timeout: 180_000,
 });
 
+/** bullmqStore against BullMQ with no library, on the local Redis (skipped when none answers). */
+const BULLMQ_LIBS = [`${OURS}/bullmq`, 'bullmq-raw/bullmq'] as const;
+const bullmq = (mode: 'overhead' | 'enqueue'): Scenario => ({
+  id: `bullmq-${mode}`,
+  unit: 'jobs/s',
+  lowerIsBetter: false,
+  file: 'scenarios/bullmq.js',
+  libs: BULLMQ_LIBS,
+  full: { mode, jobs: 20_000, warmup: 2_000, concurrency: 16, batch: 100 },
+  quick: { jobs: 1_000, warmup: 200 },
+  flags: [],
+  timeout: 180_000,
+});
+
 export const SCENARIOS: readonly Scenario[] = [
   dispatch(1),
   dispatch(16),
@@ -224,4 +238,6 @@ export const SCENARIOS: readonly Scenario[] = [
     flags: GC,
     timeout: 300_000,
   },
+  bullmq('overhead'),
+  bullmq('enqueue'),
 ];

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { BackgroundWorkDashboardModule, BackgroundWorkModule, sqliteStore } from 'nestjs-background-work';
+import { BackgroundWorkDashboardModule, BackgroundWorkModule } from 'nestjs-background-work';
 import { EmailService } from './email.service.js';
 import { EmailsController } from './emails.controller.js';
 import { ExchangeRates } from './exchange-rates.js';
@@ -12,7 +12,7 @@ import { RatesController } from './rates.controller.js';
 import { ReportsController } from './reports.controller.js';
 import { ReportsService } from './reports.service.js';
 import { RefreshExchangeRates } from './refresh-exchange-rates.job.js';
-import { jobsFile, sampleConfigProvider } from './sample.config.js';
+import { sampleConfigProvider, sampleStore, storeKeepsSchedules } from './sample.config.js';
 import { SmtpSinkService } from './smtp-sink.service.js';
 import { SendEmail } from './send-email.job.js';
 import { StatusController } from './status.controller.js';
@@ -24,7 +24,8 @@ import { ThumbnailsService } from './thumbnails.service.js';
     BackgroundWorkModule.forRoot({
       // Emails are durable jobs kept in a SQLite file: queued ones survive Ctrl+C, a crash and kill -9. The rates
       // refresh is a recurring job kept there too, fired once per tick however many processes share the file.
-      store: sqliteStore({ path: jobsFile() }),
+      // SAMPLE_STORE=bullmq keeps them on BullMQ (local Redis) instead: start several copies and they share the work.
+      store: sampleStore(),
       queues: {
         // Two sends at a time; a failed send is tried twice more after 200 then 400 ms; one attempt may take 10 s.
         // At most 10 sends (retries included) in any second: the kind of limit an email provider sets.
@@ -51,7 +52,8 @@ import { ThumbnailsService } from './thumbnails.service.js';
     SendEmail,
     OutboxPoller,
     ExchangeRates,
-    RefreshExchangeRates,
+    // bullmqStore keeps no recurring schedules yet: on it the rates keep their starting values.
+    ...(storeKeepsSchedules() ? [RefreshExchangeRates] : []),
     ThumbnailsService,
     ReportsService,
   ],

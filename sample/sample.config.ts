@@ -1,6 +1,7 @@
 import type { Provider } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { bullmqStore, sqliteStore, type JobStore } from 'nestjs-background-work';
 
 /** The sample's settings. Everything has a default, so `npm start` needs no environment at all. */
 export interface SampleConfig {
@@ -20,6 +21,23 @@ export function jobsFile(): string {
   mkdirSync(dirname(path), { recursive: true });
   return path;
 }
+
+/**
+ * Where the durable jobs live: `SAMPLE_STORE=sqlite` (the default, a file) or `SAMPLE_STORE=bullmq` (BullMQ on the
+ * Redis at `SAMPLE_REDIS_URL`, default redis://127.0.0.1:6379, under the prefix `SAMPLE_REDIS_PREFIX`, default
+ * 'bw-sample': run several copies of the sample and they share the emails).
+ */
+export function sampleStore(): JobStore {
+  const kind = process.env.SAMPLE_STORE || 'sqlite';
+  if (kind === 'sqlite') return sqliteStore({ path: jobsFile() });
+  if (kind === 'bullmq') {
+    return bullmqStore({ connection: process.env.SAMPLE_REDIS_URL || 'redis://127.0.0.1:6379', prefix: process.env.SAMPLE_REDIS_PREFIX || 'bw-sample' });
+  }
+  throw new RangeError(`SAMPLE_STORE must be 'sqlite' or 'bullmq', got "${kind}"`);
+}
+
+/** bullmqStore keeps no recurring schedules yet: the rates refresh is a recurring job on SQLite only. */
+export const storeKeepsSchedules = (): boolean => (process.env.SAMPLE_STORE || 'sqlite') !== 'bullmq';
 
 /** Injection token of `SampleConfig`; tests replace it with `overrideProvider(SAMPLE_CONFIG)`. */
 export const SAMPLE_CONFIG = Symbol('SAMPLE_CONFIG');

@@ -3,7 +3,15 @@ import type { JobStore, SchedulePlanner } from '../../../lib/jobs/stores/job-sto
 import type { MemoryStoreOptions } from '../../../lib/jobs/stores/memory-store.js';
 import { anError, context, newJob, newSchedule, storeCases } from './store-cases.js';
 
-/** The JobStore contract (job-store.ts), the same for every store: memory, and SQLite on each present driver. */
+/**
+ * The JobStore contract (job-store.ts), the same for every store: memory, and SQLite on each present driver.
+ *
+ * Not bullmqStore, by design: it is a delivering store (BullMQ's Worker fetches and locks; claim(), renew(),
+ * recover() and nextRunAt() answer nothing, and settle() answers the Worker's processor), and it keeps no schedules.
+ * It is held to the same behaviour one level up: the durable integration, shutdown, fairness and groups suites run on
+ * it (test/support/stores.ts STORE_CASES), with its own cases in bullmq-specific.test.ts and the process test
+ * test/process/bullmq-scale-out.test.ts.
+ */
 const { cases, cleanup } = storeCases();
 afterAll(cleanup);
 

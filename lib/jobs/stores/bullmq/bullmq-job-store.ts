@@ -155,14 +155,17 @@ export class BullmqJobStore implements JobStore {
       if (list === undefined) byQueue.set(job.queue, [i]);
       else list.push(i);
     });
-    // Indexed first: an entry whose job never made it is skipped by list() and swept; a job without one could not be listed.
-    await this.extras.index(jobs);
+    // Indexed along with the adds (one round trip, not two): an entry whose job never made it is skipped by list()
+    // and swept; the add that fails rejects the insert, so a job is never acknowledged without its entry.
+    const indexed = this.extras.index(jobs);
+    indexed.catch(() => undefined); // awaited below; a rejection before then is not unhandled
     for (const [queue, indexes] of byQueue) {
       if (!this.queueNames.includes(queue)) {
         this.queueNames.push(queue);
         await this.extras.addQueues([queue]);
       }
       const added: BullJob[] = await this.producer(queue).addBulk(indexes.map((i) => ({ name: jobs[i].name, data: JSON.parse(jobs[i].payload), opts: this.jobOptions(jobs[i], now) })));
+      await indexed;
       const existing: string[] = [];
       for (let n = 0; n < indexes.length; n++) {
         const job = jobs[indexes[n]];
