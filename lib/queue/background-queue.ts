@@ -39,6 +39,11 @@ export interface WorkSource {
   request(count: number): void;
   /** The queue closed (a durable source) or drained to its deadline: claim nothing more. */
   stop(): void;
+  /**
+   * `pause()`, `resume()` or `setConcurrency()` changed what the queue starts: a source that fetches on its own (a
+   * BullMQ worker) follows, so that what it holds never exceeds what the queue would start.
+   */
+  adjust?(state: { paused: boolean; concurrency: number }): void;
 }
 
 /** How long a function may ignore its aborted signal before the queue names it in a warning. */
@@ -284,12 +289,14 @@ export class BackgroundQueue {
     if (this.paused) return;
     this.paused = true;
     this.logger.debug?.(`Queue "${this.name}" paused`);
+    this.adjustSource();
   }
 
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
     this.logger.debug?.(`Queue "${this.name}" resumed`);
+    this.adjustSource();
     this.schedulePump();
   }
 
@@ -301,7 +308,12 @@ export class BackgroundQueue {
   setConcurrency(concurrency: number): void {
     this.concurrency = resolveConcurrency(`${this.name}.setConcurrency(concurrency)`, concurrency);
     this.logger.debug?.(`Queue "${this.name}" concurrency set to ${concurrency}`);
+    this.adjustSource();
     this.schedulePump();
+  }
+
+  private adjustSource(): void {
+    this.source?.adjust?.({ paused: this.paused, concurrency: this.concurrency });
   }
 
   /** @internal the jobs layer feeds stored jobs through this. */
