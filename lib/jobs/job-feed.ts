@@ -83,7 +83,13 @@ export class JobFeed implements WorkSource, WorkHooks, JobSink {
   startDelivery(): void {
     if (this.store.deliver === undefined || this.delivery !== undefined) return;
     this.dirty = false;
-    this.delivery = this.store.deliver(this.queue.name, this.names, this.queue.settings.concurrency, this);
+    const { concurrency } = this.queue.counts();
+    this.delivery = this.store.deliver(this.queue.name, this.names, { concurrency, paused: this.queue.isPaused, rateLimit: this.queue.settings.rateLimit }, this);
+  }
+
+  /** The queue's pause, resume or setConcurrency: a delivering store's fetching follows. */
+  adjust(limits: { paused: boolean; concurrency: number }): void {
+    this.delivery?.adjust(limits);
   }
 
   // ---- JobSink: a delivering store's jobs ----------------------------------------------------------------------

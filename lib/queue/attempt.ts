@@ -21,7 +21,7 @@ export class Attempt implements WorkContext {
   /** Whether the signal aborted (or will, when first read), and when: for the warning about work that ignores it. */
   aborted = false;
   abortedAt = 0;
-  /** `performance.now()` at its start, for `stats().runMs`: -1 while nobody reads stats. */
+  /** `sampleClock()` at its start, for `stats().runMs`: -1 unless its item is sampled. */
   startedAt = -1;
   timeoutTimer: NodeJS.Timeout | undefined = undefined;
   /** Links in the queue's list of active attempts. */

@@ -5,7 +5,7 @@ import { MAX_TIMER_DELAY, checkFunction, checkNumber, checkObject, checkSignal, 
 import { Attempt } from './attempt.js';
 import { IntrusiveList } from '../intrusive-list.js';
 import { Deque } from './deque.js';
-import { DurationWindow } from './duration-window.js';
+import { DurationWindow, sampleClock } from './duration-window.js';
 import { PendingQueue } from './pending-queue.js';
 import { SignalLinks } from './signal-links.js';
 import { CancelledError, QueueClosedError, QueueFullError, TimeoutError } from './queue.errors.js';
@@ -39,6 +39,11 @@ export interface WorkSource {
   request(count: number): void;
   /** The queue closed (a durable source) or drained to its deadline: claim nothing more. */
   stop(): void;
+  /**
+   * `pause()`, `resume()` or `setConcurrency()` changed what the queue starts: a source that fetches on its own (a
+   * BullMQ worker) follows, so that what it holds never exceeds what the queue would start.
+   */
+  adjust?(state: { paused: boolean; concurrency: number }): void;
 }
 
 /** How long a function may ignore its aborted signal before the queue names it in a warning. */
@@ -284,12 +289,14 @@ export class BackgroundQueue {
     if (this.paused) return;
     this.paused = true;
     this.logger.debug?.(`Queue "${this.name}" paused`);
+    this.adjustSource();
   }
 
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
     this.logger.debug?.(`Queue "${this.name}" resumed`);
+    this.adjustSource();
     this.schedulePump();
   }
 
@@ -301,7 +308,12 @@ export class BackgroundQueue {
   setConcurrency(concurrency: number): void {
     this.concurrency = resolveConcurrency(`${this.name}.setConcurrency(concurrency)`, concurrency);
     this.logger.debug?.(`Queue "${this.name}" concurrency set to ${concurrency}`);
+    this.adjustSource();
     this.schedulePump();
+  }
+
+  private adjustSource(): void {
+    this.source?.adjust?.({ paused: this.paused, concurrency: this.concurrency });
   }
 
   /** @internal the jobs layer feeds stored jobs through this. */
@@ -319,7 +331,7 @@ export class BackgroundQueue {
     for (const item of items) {
       this.pendingCount++;
       // A job's wait began when it became due in its store, not when it was claimed.
-      if (this.timing !== undefined && item.hooks !== undefined && this.sampled()) item.readyAt = performance.now() - Math.max(0, Date.now() - item.hooks.dueAt(item));
+      if (this.timing !== undefined && item.hooks !== undefined && this.sampled()) item.readyAt = sampleClock() - Math.max(0, Date.now() - item.hooks.dueAt(item));
       this.queued.push(item);
     }
     if (this.closed && this.source?.durable) this.handBackQueued();
@@ -360,6 +372,7 @@ export class BackgroundQueue {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.limitTimer?.unref();
     if (this.paused) {
       if (this.pendingCount > 0) this.logger.log(`Queue "${this.name}" is paused: it drains its ${this.pendingCount} pending items all the same`);
       this.schedulePump();
@@ -572,7 +585,7 @@ export class BackgroundQueue {
 
   /** The item may start from now on: into the pending order, or behind the items of its group. */
   private ready(item: QueuedWork<any>): void {
-    if (this.timing !== undefined && this.sampled()) item.readyAt = performance.now();
+    if (this.timing !== undefined && this.sampled()) item.readyAt = sampleClock();
     if (item.sent !== undefined) item.sent.readyAt = Date.now();
     if (item.group !== undefined) {
       const line = this.groups.get(item.group);
@@ -647,6 +660,8 @@ export class BackgroundQueue {
   private armLimitTimer(limiter: RateLimiter): void {
     if (this.limitTimer !== undefined) return; // set for the earliest moment already: the next start moves it later
     this.limitTimer = setTimeout(this.limitTask, limiter.wait(performance.now()));
+    // Once closed, the drain's deadline keeps the process alive: a window of an hour must not hold its exit.
+    if (this.closed) this.limitTimer.unref();
   }
 
   private start(item: QueuedWork<any>): void {
@@ -657,7 +672,7 @@ export class BackgroundQueue {
     const attempt = new Attempt(item, item.attempt, this);
     if (item.readyAt >= 0) {
       // A sampled item (see `sampled`): its wait now, its run when its function returns.
-      attempt.startedAt = performance.now();
+      attempt.startedAt = sampleClock();
       this.timing!.wait.add(attempt.startedAt - item.readyAt);
     }
     item.current = attempt;
@@ -689,7 +704,7 @@ export class BackgroundQueue {
   /** The function of `attempt` has returned or thrown. */
   private finish(attempt: Attempt, ok: boolean, outcome: unknown): void {
     this.active.delete(attempt);
-    if (attempt.startedAt >= 0) this.timing!.run.add(performance.now() - attempt.startedAt);
+    if (attempt.startedAt >= 0) this.timing!.run.add(sampleClock() - attempt.startedAt);
     if (attempt.timeoutTimer !== undefined) clearTimeout(attempt.timeoutTimer);
     if (attempt.lateTimer !== undefined) clearTimeout(attempt.lateTimer);
     if (attempt.abandoned) {
@@ -774,7 +789,7 @@ export class BackgroundQueue {
         item.timer = undefined;
         if (item.sent !== undefined) item.sent.readyAt = Date.now();
         this.retrying.delete(item);
-        if (item.readyAt >= 0) item.readyAt = performance.now(); // a sampled item stays sampled
+        if (item.readyAt >= 0) item.readyAt = sampleClock(); // a sampled item stays sampled
         this.queued.unshift(item);
         this.pump();
       }, delay);

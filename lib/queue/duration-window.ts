@@ -1,5 +1,15 @@
 import type { TimePercentiles } from '../threads/worker-threads.js';
 
+const ORIGIN = performance.timeOrigin;
+
+/**
+ * Monotonic milliseconds for samples, always positive: a job's wait may have begun before this process did (it was
+ * due in its store), which `performance.now()` alone would make negative.
+ */
+export function sampleClock(): number {
+  return ORIGIN + performance.now();
+}
+
 /** Samples kept: the percentiles describe about the last thousand items, whatever the traffic. */
 const SIZE = 1024;
 

@@ -55,7 +55,7 @@ export class QueuedWork<T> implements WorkItem<T> {
   timer: NodeJS.Timeout | undefined = undefined;
   /** Its `group` option: it starts only after the items of its group enqueued before it have ended. */
   group: string | undefined = undefined;
-  /** When it could start (enqueued, or its delay over), for `stats().waitMs`: -1 while nobody reads stats. */
+  /** When it could start (enqueued, or its delay over; `sampleClock()`), for `stats().waitMs`: -1 unless sampled. */
   readyAt = -1;
   /** The caller's signal, linked until the item ends. */
   signal: AbortSignal | undefined = undefined;

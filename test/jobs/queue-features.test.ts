@@ -57,6 +57,18 @@ describe.runIf(DRIVERS.length > 0)('queue features on durable jobs (sqliteStore)
     expect(runMs.max).toBeGreaterThanOrEqual(runMs.p50);
   });
 
+  it('stats().waitMs of a job counts from when it was due in the store, even before this process started', async () => {
+    folder = tempFolder();
+    current = await startApp({ store: store(), queues: { limited: { concurrency: 4 } } }, [Limited]);
+    const jobs = current.app.get(BackgroundJobs);
+    const queue = current.app.get<BackgroundQueue>(getQueueToken('limited'));
+    queue.stats();
+    release.open();
+    await jobs.enqueue(Limited, { n: 1 }, { runAt: new Date(Date.now() - 3_600_000) });
+    await jobs.onIdle();
+    expect(queue.stats().waitMs.max).toBeGreaterThanOrEqual(3_600_000);
+  });
+
   it('pause: claims nothing while paused, runs the backlog on resume; a paused queue leaves its jobs in the store at shutdown', async () => {
     folder = tempFolder();
     current = await startApp({ store: store(), queues: { limited: { concurrency: 4 } } }, [Limited]);

@@ -57,6 +57,8 @@ export interface QueueConfig {
   capacity: number;
   timeout: number | undefined;
   retry: RetryOption | undefined;
+  /** At most `max` starts in any `per` ms. */
+  rateLimit: { max: number; per: number } | undefined;
 }
 
 export interface Program {
@@ -172,6 +174,7 @@ function configArb(profile: Profile): fc.Arbitrary<QueueConfig> {
     capacity: profile.capacity,
     timeout: optional(fc.integer({ min: 5, max: 60 }), 3),
     retry: optional(retryArb, 3),
+    rateLimit: optional(fc.record({ max: fc.integer({ min: 1, max: 3 }), per: fc.integer({ min: 5, max: 50 }) }), 2),
   });
 }
 

@@ -116,10 +116,11 @@ export class Harness {
   private drained: Settlement | undefined = undefined;
 
   constructor(private readonly config: QueueConfig) {
-    this.model = new QueueModel(config.concurrency, config.capacity);
+    this.model = new QueueModel(config.concurrency, config.capacity, config.rateLimit);
     const raw: Record<string, unknown> = { concurrency: config.concurrency, capacity: config.capacity };
     if (config.timeout !== undefined) raw.timeout = config.timeout;
     if (config.retry !== undefined) raw.retry = config.retry;
+    if (config.rateLimit !== undefined) raw.rateLimit = config.rateLimit;
     const logger = { log: () => {}, warn: () => {}, error: () => void this.errorLogs++ } as unknown as Logger;
     this.queue = new BackgroundQueue('property', resolveQueueOptions('queue', raw), logger);
     this.subscription = this.queue.events$.subscribe((event) => this.observe(() => this.onEvent(event)));

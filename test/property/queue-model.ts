@@ -133,11 +133,22 @@ export class QueueModel {
   readonly deadlineCancelled = { pending: [] as ModelItem[], running: [] as ModelItem[] };
   private retrySeq = 0;
 
+  /** When each function was called (retries included), for the rate limit. */
+  private readonly starts: number[] = [];
+
   constructor(
     public concurrency: number,
     readonly capacity: number,
+    readonly rateLimit: { max: number; per: number } | undefined = undefined,
   ) {
     this.highestConcurrency = concurrency;
+  }
+
+  /** Whether the rate limit lets a function start at `now`: fewer than `max` started in the `per` ms before. */
+  private allowed(now: number): boolean {
+    if (this.rateLimit === undefined) return true;
+    const from = now - this.rateLimit.per;
+    return this.starts.filter((t) => t > from).length < this.rateLimit.max;
   }
 
   setConcurrency(concurrency: number): void {
@@ -222,6 +233,8 @@ export class QueueModel {
     check(attempt === item.runs.length + 1, () => `${item} started attempt ${attempt}, expected ${item.runs.length + 1}`);
     check(this.functionsRunning < this.concurrency, () => `concurrency exceeded: ${item} started while ${this.functionsRunning} functions were running (concurrency ${this.concurrency})`);
     check(!this.holding, () => `${item} started while the queue is paused`);
+    check(this.allowed(now), () => `rate limit exceeded: ${item} started at ${now}, after ${this.rateLimit!.max} starts in the last ${this.rateLimit!.per} ms (${this.starts.join(', ')})`);
+    this.starts.push(now);
     this.promoteRetries(now, allTimersDue, item);
     check(this.ready[0] === item, () => `FIFO order: ${item} started, but ${this.ready[0] ?? 'nothing'} is at the head of the queue (queue: ${this.ready.join(', ')})`);
     this.ready.shift();
@@ -344,7 +357,10 @@ export class QueueModel {
    */
   checkQuiescent(now: number): void {
     this.promoteRetries(now, true);
-    check(this.ready.length === 0 || this.functionsRunning >= this.concurrency || this.holding, () => `${this.ready[0]} waits although only ${this.functionsRunning} of ${this.concurrency} slots are taken`);
+    check(
+      this.ready.length === 0 || this.functionsRunning >= this.concurrency || this.holding || !this.allowed(now),
+      () => `${this.ready[0]} waits although only ${this.functionsRunning} of ${this.concurrency} slots are taken and the rate limit allows a start`,
+    );
     for (const item of this.items) {
       if (item.state === 'running' && item.timeout !== undefined) {
         const start = item.runs.at(-1)!.start;

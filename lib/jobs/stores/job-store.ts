@@ -101,13 +101,15 @@ export interface JobStore {
 
   /**
    * Optional: a store whose own workers fetch and lock jobs (BullMQ) delivers them instead of answering claim().
-   * Called once per queue that has handlers in this process, after open(): the store fetches jobs of `queue`, at
-   * most `concurrency` at a time (the queue's, so that it never holds more than the queue can start), and hands
+   * Called once per queue of this process (when it has handlers), after open(): the store fetches jobs of `queue`,
+   * at most `limits.concurrency` at a time (the queue's, so that it never holds more than the queue can start), none
+   * while `limits.paused`, and at most `limits.rateLimit` starts per window if it can share that limit among every
+   * process (BullMQ's limiter is global to the queue); `Delivery.adjust` follows the queue's changes. It hands
    * each to `sink.deliver` as `running`, its attempt counted. Outcomes come back through settle() as for claimed
    * jobs; a `handBack` returns the job to pending uncharged. `stop()` stops fetching; delivered jobs keep running.
    * A job whose name is not in `names` is not delivered: it stays for a process that handles it.
    */
-  deliver?(queue: string, names: readonly string[], concurrency: number, sink: JobSink): Delivery;
+  deliver?(queue: string, names: readonly string[], limits: DeliveryLimits, sink: JobSink): Delivery;
 
   // ---- Schedules (recurring jobs) -----------------------------------------------------------------------------
   // Optional as a set: a store has all four or none (then `@Recurring` and `schedule()` are refused with an error
@@ -246,6 +248,15 @@ export interface JobSink {
 export interface Delivery {
   /** Fetches nothing more (shutdown); what was delivered keeps running and is settled as usual. */
   stop(): void;
+  /** The queue was paused, resumed or given another concurrency: fetch accordingly from now on. */
+  adjust(limits: { paused: boolean; concurrency: number }): void;
+}
+
+/** What a delivering store may fetch for one queue: the queue's own limits. */
+export interface DeliveryLimits {
+  concurrency: number;
+  paused: boolean;
+  rateLimit: { max: number; per: number } | undefined;
 }
 
 /** A job as it crosses the seam. JSON text stays text here; the jobs layer parses it. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BackgroundJobs, Job, bullmqStore, type JobContext, type JobHandler } from 'nestjs-background-work';
+import { BackgroundJobs, BackgroundQueue, Job, bullmqStore, getQueueToken, type JobContext, type JobHandler } from 'nestjs-background-work';
 import { createApp, sleep, startApp, type TestApp } from '../../support/create-app.js';
 import { Redis } from 'ioredis';
 import { REDIS, REDIS_CONNECTION, bullmqTestStore, deleteRedisKeys, redisPrefix, tempFolder } from '../../support/stores.js';
@@ -56,6 +56,29 @@ describe.skipIf(!REDIS)('bullmqStore (Redis)', () => {
     expect(String(error)).toMatch(/bullmqStore: .*127\.0\.0\.1:6390/);
     expect(performance.now() - began).toBeLessThan(5_000);
     await t.app.close().catch(() => undefined);
+  });
+
+  it('follows pause(), resume() and setConcurrency() in what its worker fetches: jobs it cannot start stay in Redis', async () => {
+    folder = tempFolder();
+    const t = await startApp({ store: bullmqTestStore(folder.dir), queues: { work: { concurrency: 4 } } }, [Slow]);
+    apps.push(t);
+    const jobs = t.app.get(BackgroundJobs);
+    const queue = t.app.get<BackgroundQueue>(getQueueToken('work'));
+    queue.pause();
+    const paused = await jobs.enqueueMany([1, 2].map((n) => ({ job: Slow, payload: { n } })));
+    await sleep(400);
+    // Not fetched: waiting in Redis (pending), free for another process, not locked and held here.
+    expect(await jobs.stats('work')).toMatchObject({ pending: 2, running: 0 });
+    queue.resume();
+    await until(async () => (await jobs.stats('work')).succeeded === 2, 'both jobs after resume()');
+    expect((await jobs.get(paused[0].id))?.state).toBe('succeeded');
+
+    queue.setConcurrency(1);
+    await jobs.enqueueMany([3, 4, 5].map((n) => ({ job: Slow, payload: { n } })));
+    await until(async () => (await jobs.stats('work')).running === 1, 'the first of three');
+    await sleep(200);
+    // One fetched and running at a time; the other two still waiting in Redis.
+    expect(await jobs.stats('work')).toMatchObject({ running: 1, pending: 2 });
   });
 
   it('relays cancel() of a job that another process runs to it: its signal aborts, no retry', async () => {

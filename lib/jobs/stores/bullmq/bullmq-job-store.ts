@@ -3,6 +3,7 @@ import type { JobState } from '../../job.types.js';
 import type {
   ClaimedJob,
   Delivery,
+  DeliveryLimits,
   InsertResult,
   JobSink,
   JobStore,
@@ -272,12 +273,19 @@ export class BullmqJobStore implements JobStore {
 
   // ---- delivery -----------------------------------------------------------------------------------------------
 
-  deliver(queue: string, names: readonly string[], concurrency: number, sink: JobSink): Delivery {
+  deliver(queue: string, names: readonly string[], limits: DeliveryLimits, sink: JobSink): Delivery {
     const handled = new Set(names);
     this.sinks.set(queue, sink);
     void this.subscribe();
     // Two parameters: BullMQ makes no AbortController per job (the engine has the job's signal).
+    // Paused: fetch nothing, so that waiting jobs stay in the store for other processes rather than in this one.
+    let paused = false;
     const processor = async (job: Running['job'] & { moveToDelayed(at: number, token: string): Promise<void> }, token: string): Promise<unknown> => {
+      if (paused) {
+        // A blocking fetch already under way when the queue paused still brings one job: back to wait, uncharged.
+        await job.moveToWait(token);
+        throw new this.bullmq.WaitingError();
+      }
       if (!handled.has(job.name)) {
         sink.unhandled(job.name);
         await job.moveToDelayed(Date.now() + UNHANDLED_DELAY_MS, token);
@@ -291,7 +299,10 @@ export class BullmqJobStore implements JobStore {
     };
     const worker: AnyWorker = new this.classes.Worker(queue, processor, {
       ...this.connectionOptions(),
-      concurrency: Number.isFinite(concurrency) ? concurrency : 100,
+      concurrency: workerConcurrency(limits.concurrency),
+      // BullMQ's limiter counts starts in Redis, across every worker of the queue: the queue's rateLimit holds for
+      // the whole cluster, not per process (the engine's own window still applies within this process).
+      ...(limits.rateLimit === undefined ? {} : { limiter: { max: limits.rateLimit.max, duration: limits.rateLimit.per } }),
       lockDuration: this.config.lockDuration,
       stalledInterval: this.config.stalledInterval,
       maxStalledCount: this.config.maxStalls,
@@ -306,7 +317,16 @@ export class BullmqJobStore implements JobStore {
     });
     this.workers.set(queue, worker);
     this.watchEventLoop();
+    const follow = (state: { paused: boolean; concurrency: number }): void => {
+      worker.concurrency = workerConcurrency(state.concurrency);
+      if (state.paused === paused) return;
+      paused = state.paused;
+      if (paused) worker.pause(true).catch(() => undefined);
+      else worker.resume().catch(() => undefined);
+    };
+    follow(limits);
     return {
+      adjust: follow,
       stop: () => {
         // close() stops fetching at once and resolves when the jobs delivered here are settled (bounded in close()).
         const closing = worker.close().catch(() => undefined);
@@ -594,4 +614,9 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
   const settled = await Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
   clearTimeout(timer);
   return settled;
+}
+
+/** BullMQ's worker needs a finite concurrency: an unbounded queue fetches 100 at a time. */
+function workerConcurrency(concurrency: number): number {
+  return Number.isFinite(concurrency) ? concurrency : 100;
 }
