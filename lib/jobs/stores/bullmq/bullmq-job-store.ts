@@ -212,7 +212,7 @@ export class BullmqJobStore implements JobStore {
   }
 
   async settle(updates: readonly JobUpdate[], now: number): Promise<void> {
-    const archived: Promise<unknown>[] = [];
+    const awaited: Promise<unknown>[] = [];
     for (const update of updates) {
       const run = this.running.get(update.id);
       if (run === undefined) continue; // its lock was lost and another worker has it: at-least-once
@@ -240,21 +240,27 @@ export class BullmqJobStore implements JobStore {
           const record = this.cancelledRecord(toStoredJob(run.job, run.queue, 'running'), update.error, now);
           record.attempts = run.job.attemptsMade + 1;
           this.cancelling.set(update.id, record);
-          archived.push(this.extras.archive(run.queue, update.id, JSON.stringify(record)));
+          awaited.push(this.extras.archive(run.queue, update.id, JSON.stringify(record)));
           run.reject(toBullError(update.error));
           break;
         }
         case 'handBack':
           this.running.delete(update.id);
           // BullMQ's way to give a job back uncharged: to wait under our lock, then WaitingError for the worker.
-          run.job.moveToWait(run.token).then(
-            () => run.reject(new this.bullmq.WaitingError()),
-            () => run.reject(new this.bullmq.WaitingError()), // the lock expires instead: a stall, still uncharged
+          // Awaited (bounded): once settled, the job is pending in the store, as the shutdown's count says.
+          awaited.push(
+            settlesWithin(
+              run.job.moveToWait(run.token).then(
+                () => run.reject(new this.bullmq.WaitingError()),
+                () => run.reject(new this.bullmq.WaitingError()), // the lock expires instead: a stall, still uncharged
+              ),
+              CLOSE_TIMEOUT_MS,
+            ),
           );
           break;
       }
     }
-    await Promise.all(archived);
+    await Promise.all(awaited);
   }
 
   async renew(): Promise<string[]> {
