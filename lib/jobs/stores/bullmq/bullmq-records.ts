@@ -152,8 +152,20 @@ export function toStoredJob(job: BullJob, queue: string, state: JobState): Store
 
 /** What `insert` answers for a job it just added: the row as given, with the rest at its start. */
 export function newStoredJob(job: NewJob, now: number): StoredJob {
+  // Field by field rather than a spread: a spread of rows of several shapes took the slow path (~10 us a job).
   return {
-    ...job,
+    id: job.id,
+    name: job.name,
+    queue: job.queue,
+    payload: job.payload,
+    key: job.key,
+    group: job.group,
+    priority: job.priority,
+    maxAttempts: job.maxAttempts,
+    runAt: job.runAt,
+    createdAt: job.createdAt,
+    options: job.options,
+    trace: job.trace,
     state: job.runAt > now ? 'scheduled' : 'pending',
     attempts: 0,
     stalls: 0,
