@@ -630,11 +630,13 @@ export class BackgroundQueue {
     this.pumping = true;
     try {
       const limiter = this.limiter;
+      let limited = false;
       while (this.active.size < this.concurrency && this.queued.length > 0) {
         const item = this.queued.shift()!;
         if (item.state !== 'pending') continue;
         if (limiter !== undefined && !limiter.tryTake(performance.now())) {
           this.queued.unshift(item); // the head of its priority, where it was
+          limited = true;
           break;
         }
         this.start(item);
@@ -646,7 +648,8 @@ export class BackgroundQueue {
         let free = slots - this.queued.length;
         if (limiter !== undefined && slots > 0) {
           const allowed = limiter.available(performance.now());
-          if (allowed === 0 && (sourceOpen || this.queued.length > 0)) this.armLimitTimer(limiter);
+          // Refused a start: a timer always follows, even when a window expired since (else nothing wakes the queue).
+          if (limited || (allowed === 0 && (sourceOpen || this.queued.length > 0))) this.armLimitTimer(limiter);
           // Claimed jobs would only wait in memory for the limit: ask for no more than it allows now.
           free = Math.min(free, allowed - this.queued.length);
         }
